@@ -1,0 +1,5 @@
+"""``python -m rewardkit``: the command-line interface."""
+
+from rewardkit.cli.main import main
+
+main()

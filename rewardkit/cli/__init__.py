@@ -1,0 +1,1 @@
+"""Command-line interface: Typer commands that only wire options to library calls."""

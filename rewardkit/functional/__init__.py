@@ -1,0 +1,42 @@
+"""Pure functions of rewardkit: every formula of VLRM and ESPER, on strings and tensors.
+
+Importing this module does not import torch; tensor functions import it when called.
+"""
+
+from rewardkit.functional.penalties import (
+    bad_phrase_flags,
+    bad_phrase_spans,
+    default_bad_phrases,
+    default_repeat_exempt,
+    no_eos,
+    repeat_flags,
+    repeated_word_spans,
+    word_pieces,
+)
+from rewardkit.functional.returns import (
+    batch_token_returns,
+    discount,
+    discounted_returns,
+    pieces_from_offsets,
+    token_pieces,
+    token_returns,
+    token_rewards,
+)
+
+__all__ = [
+    "bad_phrase_flags",
+    "bad_phrase_spans",
+    "batch_token_returns",
+    "default_bad_phrases",
+    "default_repeat_exempt",
+    "discount",
+    "discounted_returns",
+    "no_eos",
+    "pieces_from_offsets",
+    "repeat_flags",
+    "repeated_word_spans",
+    "token_pieces",
+    "token_returns",
+    "token_rewards",
+    "word_pieces",
+]

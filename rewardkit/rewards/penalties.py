@@ -1,0 +1,95 @@
+"""Sequence-level VLRM penalties: bad phrases, repeated words, missing EOS (counts, weight -1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rewardkit.functional.penalties import (
+    bad_phrase_flags,
+    load_word_list,
+    repeat_flags,
+    word_pieces,
+)
+from rewardkit.functional.returns import token_pieces
+from rewardkit.rewards.base import Reward
+
+
+class _TokenCountPenalty(Reward):
+    """Counts flagged tokens; tokens are a tokenizer's pieces when given, else words."""
+
+    default_weight = -1.0
+
+    def __init__(self, tokenizer: Any = None) -> None:
+        self.tokenizer = tokenizer
+
+    def pieces(self, caption: str) -> list[str]:
+        if self.tokenizer is None:
+            return word_pieces(caption)
+        ids = self.tokenizer(caption, add_special_tokens=False)["input_ids"]
+        return token_pieces(self.tokenizer, ids)
+
+    def flags(self, pieces: Sequence[str]) -> list[int]:
+        raise NotImplementedError
+
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        return [float(sum(self.flags(self.pieces(c)))) for c in captions]
+
+
+class BadPhrasePenalty(_TokenCountPenalty):
+    """Number of tokens inside a bad phrase (VLRM Section 3.4 item 3; default list + years).
+
+    ``phrases`` is ``None`` (packaged list and year pattern), a list of phrases, or a file path.
+
+    >>> BadPhrasePenalty(["an image of"]).score(["an image of a dog"])
+    [3.0]
+    """
+
+    name = "bad"
+
+    def __init__(self, phrases: Sequence[str] | str | Path | None = None, tokenizer: Any = None) -> None:
+        super().__init__(tokenizer)
+        if isinstance(phrases, (str, Path)):
+            phrases = load_word_list(str(phrases))
+        self.phrases = None if phrases is None else tuple(phrases)
+
+    def flags(self, pieces: Sequence[str]) -> list[int]:
+        return bad_phrase_flags(pieces, self.phrases)
+
+
+class RepeatPenalty(_TokenCountPenalty):
+    """Number of tokens inside a word already used earlier (VLRM Section 3.4 item 4).
+
+    >>> RepeatPenalty().score(["a green shirt and a green shirt"])
+    [1.0]
+    """
+
+    name = "repeat"
+
+    def __init__(self, exempt: Iterable[str] | str | Path | None = None, tokenizer: Any = None) -> None:
+        super().__init__(tokenizer)
+        if isinstance(exempt, (str, Path)):
+            exempt = load_word_list(str(exempt))
+        self.exempt = None if exempt is None else frozenset(w.lower() for w in exempt)
+
+    def flags(self, pieces: Sequence[str]) -> list[int]:
+        return repeat_flags(pieces, self.exempt)
+
+
+class NoEOSPenalty(Reward):
+    """1 when generation did not end with EOS (VLRM Section 3.4 item 5), from ``ended_with_eos``.
+
+    Captions given without ``ended_with_eos`` are taken as complete (0).
+    """
+
+    name = "noeos"
+    default_weight = -1.0
+
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        ended = inputs.get("ended_with_eos")
+        if ended is None:
+            return [0.0] * len(captions)
+        if len(ended) != len(captions):
+            raise ValueError(f"ended_with_eos has {len(ended)} values for {len(captions)} captions")
+        return [0.0 if bool(e) else 1.0 for e in ended]

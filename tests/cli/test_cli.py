@@ -1,0 +1,41 @@
+"""The CLI skeleton: --help, --version, env."""
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from rewardkit import __version__
+from rewardkit.cli.main import app
+
+runner = CliRunner()
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"rewardkit {__version__}"
+
+
+def test_help_lists_env():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "env" in result.output
+
+
+def test_env_prints_versions():
+    result = runner.invoke(app, ["env"])
+    assert result.exit_code == 0
+    for key in ["python", "torch", "torchvision", "transformers", "open_clip_torch", "accelerate", "cuda available", "java"]:
+        assert key in result.output
+
+
+def test_console_script_module_entry():
+    out = subprocess.run([sys.executable, "-m", "rewardkit", "--version"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and __version__ in out.stdout
+
+
+def test_importing_functional_does_not_import_heavy_packages():
+    code = "import sys, rewardkit.functional, rewardkit.rewards, rewardkit.registry; print(sorted(m for m in ('torch','open_clip','transformers') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]"
