@@ -20,4 +20,8 @@ for tok, bad, rep, ret in zip(tokens, bad_phrase_flags(tokens, phrases), repeat_
 Console().print(table)
 
 reward = ComposedReward({"bad": BadPhrasePenalty(), "repeat": RepeatPenalty(), "noeos": NoEOSPenalty()})
-print(reward.score_components([caption, "a man in a green shirt talking to a woman"], ended_with_eos=[True, False]))
+print(
+    reward.score_components(
+        [caption, "a man in a green shirt talking to a woman"], ended_with_eos=[True, False]
+    )
+)

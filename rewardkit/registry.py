@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from rewardkit.errors import UnknownNameError
@@ -78,3 +79,145 @@ REWARDS: Registry[Any] = Registry("reward")
 REWARDS.register("bad", "rewardkit.rewards.penalties:BadPhrasePenalty")
 REWARDS.register("repeat", "rewardkit.rewards.penalties:RepeatPenalty")
 REWARDS.register("noeos", "rewardkit.rewards.penalties:NoEOSPenalty")
+REWARDS.register("clip", "rewardkit.rewards.vision:CLIPCosine")
+REWARDS.register("clipscore", "rewardkit.rewards.vision:CLIPScore")
+REWARDS.register("refclipscore", "rewardkit.rewards.vision:RefCLIPScore")
+REWARDS.register("itm", "rewardkit.rewards.vision:ITMLogit")
+REWARDS.register("itc", "rewardkit.rewards.vision:ITCCosine")
+REWARDS.register("ref", "rewardkit.rewards.vision:RefLogProb")
+REWARDS.register("phi", "rewardkit.rewards.vision:RetrievalPhi")
+
+TEXT_ONLY_REWARDS = frozenset({"bad", "repeat", "noeos"})
+"""Rewards built without a model backend."""
+
+BACKENDS: Registry[Any] = Registry("backend")
+BACKENDS.register("open_clip", "rewardkit.backends.open_clip:OpenCLIPBackend")
+BACKENDS.register("hf_clip", "rewardkit.backends.hf_clip:HFCLIPBackend")
+BACKENDS.register("blip2_itm", "rewardkit.backends.blip2_itm:Blip2ITMBackend")
+BACKENDS.register("causal_lm", "rewardkit.backends.causal_lm:CausalLMBackend")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named checkpoint and the backend that loads it."""
+
+    name: str
+    backend: str
+    checkpoint: str
+    pretrained: str | None = None
+    computes: str = ""
+    size: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """One term of a preset: a reward type, the model it runs on, its weight and options."""
+
+    name: str
+    reward: str
+    model: str | None = None
+    weight: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PresetSpec:
+    """A reward (weighted components) plus the CLIP model that evaluates retrieval."""
+
+    name: str
+    components: tuple[ComponentSpec, ...]
+    evaluator: str | None = None
+    description: str = ""
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+
+
+MODELS: Registry[ModelSpec] = Registry("model")
+for _spec in (
+    ModelSpec(
+        "clip-vit-g-14",
+        "open_clip",
+        "ViT-g-14",
+        "laion2b_s12b_b42k",
+        "CLIP cosine; CLIP Recall evaluator of IC3 and VLRM",
+        "1.4B params",
+    ),
+    ModelSpec(
+        "clip-vit-bigg-14",
+        "open_clip",
+        "ViT-bigG-14",
+        "laion2b_s39b_b160k",
+        "CLIP cosine for VLRM-RS's Φ (Eq. 5)",
+        "2.5B params",
+    ),
+    ModelSpec(
+        "clip-vit-b-32",
+        "open_clip",
+        "ViT-B-32",
+        "openai",
+        "CLIP cosine of ESPER and CLIPScore",
+        "151M params",
+    ),
+    ModelSpec(
+        "blip2-itm-vit-g",
+        "blip2_itm",
+        "Salesforce/blip2-itm-vit-g",
+        None,
+        "BLIP-2 ITM match logit (VLRM sim)",
+        "1.2B params",
+    ),
+    ModelSpec(
+        "blip2-itm-vit-g-coco",
+        "blip2_itm",
+        "Salesforce/blip2-itm-vit-g-coco",
+        None,
+        "BLIP-2 ITM logit, COCO fine-tuned",
+        "1.2B params",
+    ),
+    ModelSpec(
+        "opt-2.7b", "causal_lm", "facebook/opt-2.7b", None, "mean token log-prob (VLRM ref)", "2.7B params"
+    ),
+):
+    MODELS.register(_spec.name, _spec)
+
+_PENALTIES = (ComponentSpec("bad", "bad"), ComponentSpec("repeat", "repeat"), ComponentSpec("noeos", "noeos"))
+
+PRESETS: Registry[PresetSpec] = Registry("preset")
+for _preset in (
+    PresetSpec(
+        "vlrm",
+        (
+            ComponentSpec("itm", "itm", "blip2-itm-vit-g", 1.0),
+            ComponentSpec("ref", "ref", "opt-2.7b", 1.0),
+            *_PENALTIES,
+        ),
+        "clip-vit-g-14",
+        "VLRM Eq. 1: BLIP-2 ITM logit + OPT-2.7B ref - bad - repeat - noeos",
+    ),
+    PresetSpec(
+        "vlrm-rs",
+        (
+            ComponentSpec("itm", "itm", "blip2-itm-vit-g", 1.0),
+            ComponentSpec("phi", "phi", "clip-vit-bigg-14", 0.3),
+            *_PENALTIES,
+        ),
+        "clip-vit-g-14",
+        "VLRM-RS Eq. 5: ITM + 0.3 * Φ over ViT-bigG cosine, no ref, - penalties",
+    ),
+    PresetSpec(
+        "esper",
+        (ComponentSpec("clip", "clip", "clip-vit-b-32", 1.0),),
+        "clip-vit-b-32",
+        "ESPER: CLIP ViT-B/32 cosine",
+    ),
+    PresetSpec(
+        "clipscore",
+        (
+            ComponentSpec("clipscore", "clipscore", "clip-vit-b-32", 1.0),
+            ComponentSpec("refclipscore", "refclipscore", "clip-vit-b-32", 0.0),
+        ),
+        "clip-vit-b-32",
+        "CLIPScore 2.5*max(cos,0) with 'A photo depicts'; RefCLIPScore when references exist (weight 0)",
+    ),
+):
+    PRESETS.register(_preset.name, _preset)

@@ -3,6 +3,7 @@
 Importing this module does not import torch; tensor functions import it when called.
 """
 
+from rewardkit.functional.clip import clip_score, pair_cosine, ref_clip_score, retrieval_softmax_phi
 from rewardkit.functional.penalties import (
     bad_phrase_flags,
     bad_phrase_spans,
@@ -24,6 +25,10 @@ from rewardkit.functional.returns import (
 )
 
 __all__ = [
+    "clip_score",
+    "pair_cosine",
+    "ref_clip_score",
+    "retrieval_softmax_phi",
     "bad_phrase_flags",
     "bad_phrase_spans",
     "batch_token_returns",

@@ -75,9 +75,7 @@ def compile_phrases(phrases: tuple[str, ...], include_years: bool) -> re.Pattern
     return re.compile("(?=(" + "|".join(f"(?:{r})" for r in regexes) + "))", re.IGNORECASE)
 
 
-def bad_phrase_spans(
-    text: str, bad_phrases: Sequence[str] | None = None
-) -> list[tuple[int, int]]:
+def bad_phrase_spans(text: str, bad_phrases: Sequence[str] | None = None) -> list[tuple[int, int]]:
     """Character spans ``[start, end)`` of bad phrases in ``text`` (``None``: default list + years).
 
     >>> bad_phrase_spans("An image of a man in 1993")

@@ -26,7 +26,9 @@ class Reward(ABC):
     def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
         """One value per caption; ``inputs`` carries per-caption columns (images, ended_with_eos, ...)."""
 
-    def __call__(self, prompts: Any = None, completions: Sequence[Any] | None = None, **kwargs: Any) -> list[float]:
+    def __call__(
+        self, prompts: Any = None, completions: Sequence[Any] | None = None, **kwargs: Any
+    ) -> list[float]:
         """TRL-style reward function: ``(prompts, completions, **kwargs) -> list[float]``."""
         if completions is None:
             raise TypeError("completions is required")

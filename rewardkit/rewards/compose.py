@@ -56,7 +56,9 @@ class ComposedReward(Reward):
         values = {c.name: [float(v) for v in c.reward.score(captions, **inputs)] for c in self.components}
         for name, vals in values.items():
             if len(vals) != len(captions):
-                raise ValueError(f"component {name!r} returned {len(vals)} values for {len(captions)} captions")
+                raise ValueError(
+                    f"component {name!r} returned {len(vals)} values for {len(captions)} captions"
+                )
         totals = []
         for i in range(len(captions)):
             terms = [c.weight * values[c.name][i] for c in self.components]

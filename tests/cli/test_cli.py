@@ -26,12 +26,23 @@ def test_help_lists_env():
 def test_env_prints_versions():
     result = runner.invoke(app, ["env"])
     assert result.exit_code == 0
-    for key in ["python", "torch", "torchvision", "transformers", "open_clip_torch", "accelerate", "cuda available", "java"]:
+    for key in [
+        "python",
+        "torch",
+        "torchvision",
+        "transformers",
+        "open_clip_torch",
+        "accelerate",
+        "cuda available",
+        "java",
+    ]:
         assert key in result.output
 
 
 def test_console_script_module_entry():
-    out = subprocess.run([sys.executable, "-m", "rewardkit", "--version"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "rewardkit", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0 and __version__ in out.stdout
 
 

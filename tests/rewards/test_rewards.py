@@ -46,7 +46,9 @@ def test_noeos_length_mismatch_is_an_error():
 
 
 def test_composition_total_and_components():
-    r = ComposedReward({"bad": BadPhrasePenalty(), "repeat": RepeatPenalty(), "sim": (Constant([2.0, 1.0]), 0.5)})
+    r = ComposedReward(
+        {"bad": BadPhrasePenalty(), "repeat": RepeatPenalty(), "sim": (Constant([2.0, 1.0]), 0.5)}
+    )
     out = r.score_components(["an image of a dog", "a dog and a dog"])
     assert out["bad"] == [3.0, 0.0]
     assert out["repeat"] == [0.0, 1.0]
@@ -56,7 +58,9 @@ def test_composition_total_and_components():
 
 
 def test_composition_skips_nan_like_trl():
-    r = ComposedReward([Component("a", Constant([math.nan, math.nan]), 1.0), Component("b", Constant([1.0, math.nan]), 2.0)])
+    r = ComposedReward(
+        [Component("a", Constant([math.nan, math.nan]), 1.0), Component("b", Constant([1.0, math.nan]), 2.0)]
+    )
     total = r.score(["x", "y"])
     assert total[0] == 2.0 and math.isnan(total[1])
 
@@ -78,7 +82,9 @@ def test_trl_style_callable():
 
 
 def test_rewards_pickle_round_trip():
-    r = ComposedReward({"bad": BadPhrasePenalty(["camera shot"]), "repeat": RepeatPenalty(["dog", "a", "and"])})
+    r = ComposedReward(
+        {"bad": BadPhrasePenalty(["camera shot"]), "repeat": RepeatPenalty(["dog", "a", "and"])}
+    )
     caps = ["a camera shot of a dog and a dog and a cat and a cat"]
     clone = pickle.loads(pickle.dumps(r))
     assert clone.score_components(caps) == r.score_components(caps)

@@ -1,0 +1,171 @@
+"""BLIP-2 image-text matching via transformers ``Blip2ForImageTextRetrieval`` (LAVIS's checkpoints)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rewardkit.backends.base import batched, dedupe, image_key, load_hf, resolve_device, resolve_dtype
+from rewardkit.backends.cache import EmbeddingCache
+from rewardkit.backends.encoder import TruncationWarning
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+
+class Blip2ITMBackend:
+    """BLIP-2 ITM and ITC scores for (image, caption) pairs; each distinct image is encoded once per call.
+
+    ``itm_logits`` is the reward of VLRM Section 3.4 item 1: the *match* logit before softmax,
+    i.e. ``logits_per_image[:, 1]`` of ``Blip2ForImageTextRetrieval(..., use_image_text_matching_head=True)``.
+    That model averages the two-class logits of the ITM head over the query tokens (as LAVIS
+    does); the paper's formula writes the softmax inside the average, the code does not.
+    Captions are cut at ``max_length`` Q-Former tokens (LAVIS's ``max_txt_len`` is 32).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        device: str = "auto",
+        dtype: str = "fp32",
+        batch_size: int = 32,
+        max_length: int = 32,
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        from transformers import AutoImageProcessor, AutoTokenizer, Blip2ForImageTextRetrieval
+
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype)
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.model_id = f"blip2_itm:{name}"
+        self.model = load_hf(Blip2ForImageTextRetrieval, name, dtype=self.dtype).to(self.device).eval()
+        self.image_processor = load_hf(AutoImageProcessor, name)
+        self.tokenizer = load_hf(AutoTokenizer, name)
+        # Vision hidden states are large (257 x 1408 for ViT-g): keep a bounded number across calls.
+        self.cache = cache if cache is not None else EmbeddingCache(max_items=256)
+        self.truncated = 0
+
+    def _vision(
+        self, images: Sequence[Image.Image], keys: Sequence[str] | None
+    ) -> tuple[torch.Tensor, list[int]]:
+        """Vision-encoder hidden states of every distinct image, and each input's row in them."""
+        import torch
+
+        keys = list(keys) if keys is not None else [image_key(im) for im in images]
+        unique, index = dedupe(keys)
+        first = {k: i for i, k in reversed(list(enumerate(keys)))}
+        found = {k: self.cache.get(self.model_id, k) for k in unique}
+        todo = [k for k in unique if found[k] is None]
+        for sl in batched(len(todo), self.batch_size):
+            chunk = todo[sl]
+            pix = self.image_processor(
+                images=[images[first[k]].convert("RGB") for k in chunk], return_tensors="pt"
+            )
+            pixels = pix["pixel_values"].to(self.device, self.model.vision_model.dtype)
+            hidden = self.model.vision_model(pixel_values=pixels).last_hidden_state
+            for k, h in zip(chunk, hidden):
+                self.cache.put(self.model_id, k, h)
+                found[k] = h.cpu()
+        return torch.stack([found[k] for k in unique]), index
+
+    def _tokens(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        n_trunc = sum(len(ids) > self.max_length for ids in self.tokenizer(list(texts))["input_ids"])
+        if n_trunc:
+            self.truncated += n_trunc
+            warnings.warn(
+                f"{n_trunc} of {len(texts)} captions were longer than {self.max_length} Q-Former tokens and were truncated",
+                TruncationWarning,
+                stacklevel=3,
+            )
+        enc = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        return {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+
+    def itm_from_hidden(
+        self, image_hidden: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Two-class ITM logits ``[n, 2]`` from vision hidden states, averaged over query tokens."""
+        import torch
+
+        m = self.model
+        n = input_ids.shape[0]
+        query_tokens = m.query_tokens.expand(n, -1, -1)
+        n_query = query_tokens.shape[1]
+        mask = torch.cat(
+            [
+                torch.ones(n, n_query, dtype=attention_mask.dtype, device=attention_mask.device),
+                attention_mask,
+            ],
+            1,
+        )
+        embeds = m.embeddings(input_ids=input_ids, query_embeds=query_tokens)
+        image_mask = torch.ones(image_hidden.shape[:-1], dtype=torch.long, device=image_hidden.device)
+        out = m.qformer(
+            query_embeds=embeds,
+            query_length=n_query,
+            attention_mask=mask,
+            encoder_hidden_states=image_hidden,
+            encoder_attention_mask=image_mask,
+        ).last_hidden_state
+        return m.itm_head(out[:, :n_query, :].to(m.itm_head.weight.dtype)).mean(dim=1)
+
+    def itm_logits(
+        self, images: Sequence[Image.Image], texts: Sequence[str], keys: Sequence[str] | None = None
+    ) -> torch.Tensor:
+        """Match logit (before softmax) of every (images[i], texts[i]) pair, float32 CPU ``[n]``."""
+        import torch
+
+        if len(images) != len(texts):
+            raise ValueError(f"{len(images)} images for {len(texts)} captions")
+        out = []
+        with torch.inference_mode():
+            hidden, index = self._vision(images, keys)
+            idx = torch.tensor(index, dtype=torch.long)
+            for sl in batched(len(texts), self.batch_size):
+                tok = self._tokens(texts[sl])
+                h = hidden[idx[sl]].to(self.device)
+                out.append(
+                    self.itm_from_hidden(h, tok["input_ids"], tok["attention_mask"])[:, 1].float().cpu()
+                )
+        return torch.cat(out) if out else torch.zeros(0)
+
+    def itc_cosine(
+        self, images: Sequence[Image.Image], texts: Sequence[str], keys: Sequence[str] | None = None
+    ) -> torch.Tensor:
+        """ITC similarity (max over query tokens of the cosine) of every pair, float32 CPU ``[n]``."""
+        import torch
+        import torch.nn.functional as F
+
+        m = self.model
+        out = []
+        with torch.inference_mode():
+            hidden, index = self._vision(images, keys)
+            queries = []
+            for sl in batched(hidden.shape[0], self.batch_size):
+                h = hidden[sl].to(self.device)
+                q = m.qformer(
+                    query_embeds=m.query_tokens.expand(h.shape[0], -1, -1),
+                    encoder_hidden_states=h,
+                    encoder_attention_mask=torch.ones(h.shape[:-1], dtype=torch.long, device=h.device),
+                ).last_hidden_state
+                queries.append(
+                    F.normalize(m.vision_projection(q.to(m.vision_projection.weight.dtype)), dim=-1)
+                )
+            img = torch.cat(queries)
+            idx = torch.tensor(index, dtype=torch.long)
+            for sl in batched(len(texts), self.batch_size):
+                tok = self._tokens(texts[sl])
+                t = m.qformer(
+                    query_embeds=m.embeddings(input_ids=tok["input_ids"]),
+                    query_length=0,
+                    attention_mask=tok["attention_mask"],
+                ).last_hidden_state
+                t = F.normalize(m.text_projection(t[:, 0, :].to(m.text_projection.weight.dtype)), dim=-1)
+                sims = torch.einsum("nqd,nd->nq", img[idx[sl].to(img.device)], t).max(dim=1).values
+                out.append(sims.float().cpu())
+        return torch.cat(out) if out else torch.zeros(0)

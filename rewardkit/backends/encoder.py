@@ -1,0 +1,104 @@
+"""Dual encoders (CLIP-style): batched, cached image and text embeddings, L2-normalised."""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rewardkit.backends.base import batched, dedupe, image_key, resolve_device, resolve_dtype
+from rewardkit.backends.cache import EmbeddingCache
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+
+class TruncationWarning(UserWarning):
+    """Captions longer than a model's context were truncated."""
+
+
+class DualEncoder(ABC):
+    """Base of CLIP-style backends: subclasses preprocess, tokenize and run the two towers."""
+
+    model_id: str
+    context_length: int
+
+    def __init__(
+        self,
+        *,
+        device: str = "auto",
+        dtype: str = "fp32",
+        batch_size: int = 64,
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype)
+        self.batch_size = batch_size
+        self.cache = cache if cache is not None else EmbeddingCache()
+        self.truncated = 0
+
+    @abstractmethod
+    def _pixels(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """Preprocessed pixel batch (the model's eval transform)."""
+
+    @abstractmethod
+    def _image_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Unnormalised image embeddings."""
+
+    @abstractmethod
+    def _tokens(self, texts: Sequence[str]) -> tuple[Any, int]:
+        """Model inputs for ``texts`` and how many of them were truncated."""
+
+    @abstractmethod
+    def _text_features(self, tokens: Any) -> torch.Tensor:
+        """Unnormalised text embeddings."""
+
+    def encode_images(self, images: Sequence[Image.Image], keys: Sequence[str] | None = None) -> torch.Tensor:
+        """``[n, d]`` float32 CPU embeddings; each distinct image (by ``keys`` or content) is encoded once."""
+        import torch
+
+        keys = list(keys) if keys is not None else [image_key(im) for im in images]
+        unique, index = dedupe(keys)
+        first = {k: i for i, k in reversed(list(enumerate(keys)))}
+        found = {k: self.cache.get(self.model_id, k) for k in unique}
+        todo = [k for k in unique if found[k] is None]
+        with torch.inference_mode():
+            for sl in batched(len(todo), self.batch_size):
+                chunk = todo[sl]
+                pixels = self._pixels([images[first[k]] for k in chunk]).to(self.device, self.dtype)
+                feats = torch.nn.functional.normalize(self._image_features(pixels).float(), dim=-1).cpu()
+                for k, f in zip(chunk, feats):
+                    self.cache.put(self.model_id, k, f)
+                    found[k] = f
+        if not unique:
+            return torch.zeros(0, 0)
+        table = torch.stack([found[k] for k in unique])
+        return table[torch.tensor(index, dtype=torch.long)]
+
+    def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """``[n, d]`` float32 CPU embeddings; captions past the context are truncated with one warning."""
+        import torch
+
+        unique, index = dedupe(list(texts))
+        outs, truncated = [], 0
+        with torch.inference_mode():
+            for sl in batched(len(unique), self.batch_size):
+                tokens, n_trunc = self._tokens(unique[sl])
+                truncated += n_trunc
+                outs.append(torch.nn.functional.normalize(self._text_features(tokens).float(), dim=-1).cpu())
+        if truncated:
+            self.truncated += truncated
+            warnings.warn(
+                f"{truncated} of {len(unique)} distinct captions were longer than {self.model_id}'s "
+                f"{self.context_length}-token context and were truncated",
+                TruncationWarning,
+                stacklevel=2,
+            )
+        if not unique:
+            return torch.zeros(0, 0)
+        return torch.cat(outs)[torch.tensor(index, dtype=torch.long)]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model_id!r}, device={self.device}, dtype={self.dtype})"

@@ -1,0 +1,105 @@
+"""OpenCLIP backend: ``open_clip.create_model_and_transforms`` with its eval transform."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rewardkit.backends.base import CheckpointNotFoundError, hub_reachable, missing_checkpoint
+from rewardkit.backends.cache import EmbeddingCache
+from rewardkit.backends.encoder import DualEncoder
+from rewardkit.errors import RewardkitError
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+
+def _hub_id(name: str, pretrained: str | None) -> str | None:
+    """The Hugging Face repository behind an open_clip name or pretrained tag, if any."""
+    import open_clip
+
+    if name.startswith("hf-hub:"):
+        return name[len("hf-hub:") :]
+    if pretrained and not Path(pretrained).exists():
+        cfg = open_clip.get_pretrained_cfg(name, pretrained)
+        return (cfg.get("hf_hub") or "").rstrip("/") or None
+    return None
+
+
+def _weights_cached(repo: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover
+        return False
+    for filename in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin", "open_clip_config.json"):
+        if isinstance(try_to_load_from_cache(repo, filename), str):
+            return True
+    return False
+
+
+class OpenCLIPBackend(DualEncoder):
+    """An OpenCLIP model: ``name`` is an architecture (``ViT-g-14``), ``hf-hub:org/repo`` or ``local-dir:PATH``.
+
+    ``pretrained`` is a tag from ``open_clip.list_pretrained()`` or a local checkpoint file.
+    Images go through the model's eval transform (resize shortest side, center crop).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        pretrained: str | None = None,
+        *,
+        device: str = "auto",
+        dtype: str = "fp32",
+        batch_size: int = 64,
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        super().__init__(device=device, dtype=dtype, batch_size=batch_size, cache=cache)
+        import open_clip
+
+        self.model_id = f"open_clip:{name}" + (f":{pretrained}" if pretrained else "")
+        if name.startswith("local-dir:") and not Path(name[len("local-dir:") :]).is_dir():
+            raise CheckpointNotFoundError(f"open_clip folder {name[len('local-dir:') :]!r} does not exist")
+        if not name.startswith(("hf-hub:", "local-dir:")) and name not in open_clip.list_models():
+            import difflib
+
+            close = difflib.get_close_matches(name, open_clip.list_models(), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise RewardkitError(f"unknown open_clip architecture {name!r}{hint}")
+        repo = _hub_id(name, pretrained)
+        if repo and not _weights_cached(repo) and not hub_reachable():
+            raise missing_checkpoint(repo)
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                name, pretrained=pretrained, device=self.device
+            )
+        except RuntimeError as exc:
+            if "Unknown" in str(exc) or "not found" in str(exc):
+                raise RewardkitError(f"cannot load open_clip {name!r} / {pretrained!r}: {exc}") from None
+            raise
+        self.model = model.to(self.device, self.dtype).eval()
+        self.preprocess = preprocess
+        self.tokenizer = open_clip.get_tokenizer(name)
+        self.context_length = int(getattr(self.tokenizer, "context_length", 77))
+
+    def _pixels(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        import torch
+
+        return torch.stack([self.preprocess(im.convert("RGB")) for im in images])
+
+    def _image_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_image(pixels)
+
+    def _tokens(self, texts: Sequence[str]) -> tuple[Any, int]:
+        tok = self.tokenizer
+        if hasattr(tok, "encode"):  # open_clip's SimpleTokenizer: sot + tokens + eot
+            n_trunc = sum(len(tok.encode(t)) + 2 > self.context_length for t in texts)
+        else:
+            inner = getattr(tok, "tokenizer", None)
+            n_trunc = sum(len(inner(t)["input_ids"]) > self.context_length for t in texts) if inner else 0
+        return tok(list(texts)).to(self.device), n_trunc
+
+    def _text_features(self, tokens: Any) -> torch.Tensor:
+        return self.model.encode_text(tokens)

@@ -1,0 +1,161 @@
+"""Model-backed rewards: CLIP cosine, CLIPScore, RefCLIPScore, BLIP-2 ITM/ITC, reference LM, Φ."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rewardkit.errors import RewardkitError
+from rewardkit.functional.clip import clip_score, pair_cosine, ref_clip_score, retrieval_softmax_phi
+from rewardkit.rewards.base import Reward
+
+
+def as_images(images: Sequence[Any] | None, n: int) -> list[Any]:
+    """PIL images for ``n`` captions: PIL images pass through, paths are opened as RGB."""
+    if images is None:
+        raise RewardkitError("this reward needs images=[...] aligned with the captions")
+    if len(images) != n:
+        raise RewardkitError(f"{len(images)} images for {n} captions")
+    from PIL import Image
+
+    out = []
+    for im in images:
+        if isinstance(im, (str, Path)):
+            with Image.open(im) as opened:
+                im = opened.convert("RGB")
+        out.append(im)
+    return out
+
+
+def _keys(inputs: dict[str, Any], images: Sequence[Any]) -> list[str] | None:
+    keys = inputs.get("image_keys")
+    if keys is not None:
+        return list(keys)
+    if all(isinstance(im, (str, Path)) for im in images):
+        from rewardkit.backends.base import file_key
+
+        return [file_key(p) for p in images]
+    return None
+
+
+class _ImageTextReward(Reward):
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def _inputs(self, captions: Sequence[str], inputs: dict[str, Any]) -> tuple[list[Any], list[str] | None]:
+        raw = inputs.get("images")
+        keys = _keys(inputs, raw) if raw is not None else None
+        return as_images(raw, len(captions)), keys
+
+
+class CLIPCosine(_ImageTextReward):
+    """cos(clip(image), clip(caption)) (ESPER's reward)."""
+
+    name = "clip"
+
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        images, keys = self._inputs(captions, inputs)
+        return pair_cosine(
+            self.backend.encode_images(images, keys), self.backend.encode_texts(captions)
+        ).tolist()
+
+
+class CLIPScore(_ImageTextReward):
+    """CLIP-S = w * max(cos(image, prompt + caption), 0), w = 2.5, prompt "A photo depicts" (Hessel et al., 2021)."""
+
+    name = "clipscore"
+
+    def __init__(self, backend: Any, w: float = 2.5, prompt: str = "A photo depicts") -> None:
+        super().__init__(backend)
+        self.w, self.prompt = w, prompt
+
+    def prompted(self, texts: Sequence[str]) -> list[str]:
+        return [f"{self.prompt} {t}".strip() if self.prompt else t for t in texts]
+
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        images, keys = self._inputs(captions, inputs)
+        cos = pair_cosine(
+            self.backend.encode_images(images, keys), self.backend.encode_texts(self.prompted(captions))
+        )
+        return clip_score(cos, self.w).tolist()
+
+
+class RefCLIPScore(CLIPScore):
+    """RefCLIP-S: harmonic mean of CLIP-S and the best caption-reference cosine; NaN without references."""
+
+    name = "refclipscore"
+
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        import torch
+
+        refs = inputs.get("references")
+        if refs is None:
+            return [math.nan] * len(captions)
+        clip_s = torch.tensor(super().score(captions, **inputs))
+        flat = [r for rs in refs for r in (rs or [])]
+        if not flat:
+            return [math.nan] * len(captions)
+        cand = self.backend.encode_texts(self.prompted(captions))
+        ref_emb = self.backend.encode_texts(self.prompted(flat))
+        out, pos = [], 0
+        for i, rs in enumerate(refs):
+            k = len(rs or [])
+            if k == 0:
+                out.append(math.nan)
+                continue
+            best = (ref_emb[pos : pos + k] @ cand[i]).max()
+            out.append(float(ref_clip_score(clip_s[i : i + 1], best.reshape(1))[0]))
+            pos += k
+        return out
+
+
+class ITMLogit(_ImageTextReward):
+    """BLIP-2 ITM match logit before softmax (VLRM Section 3.4 item 1)."""
+
+    name = "itm"
+
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        images, keys = self._inputs(captions, inputs)
+        return self.backend.itm_logits(images, list(captions), keys).tolist()
+
+
+class ITCCosine(_ImageTextReward):
+    """BLIP-2 ITC similarity (max over query tokens of the cosine)."""
+
+    name = "itc"
+
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        images, keys = self._inputs(captions, inputs)
+        return self.backend.itc_cosine(images, list(captions), keys).tolist()
+
+
+class RefLogProb(Reward):
+    """ref(text): mean token log-probability under a reference LM (VLRM Section 3.4 item 2)."""
+
+    name = "ref"
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        return self.backend.mean_logprob(list(captions)).tolist()
+
+
+class RetrievalPhi(_ImageTextReward):
+    """Φ of VLRM Eq. 5 over the batch: how much better caption k retrieves its image than the others do.
+
+    The batch is the call's (image, caption) pairs; each must have a distinct image. Fewer than
+    two pairs give NaN.
+    """
+
+    name = "phi"
+
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        if len(captions) < 2:
+            return [math.nan] * len(captions)
+        images, keys = self._inputs(captions, inputs)
+        img = self.backend.encode_images(images, keys)
+        txt = self.backend.encode_texts(captions)
+        return retrieval_softmax_phi(img @ txt.T).tolist()

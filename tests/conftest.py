@@ -1,0 +1,47 @@
+"""Session fixtures: tiny random checkpoints on disk, loaded back through the public loaders."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests import tiny_models
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("tiny")
+
+
+@pytest.fixture(scope="session")
+def open_clip_dir(tiny_dir):
+    return tiny_models.save_open_clip(tiny_dir / "open_clip")
+
+
+@pytest.fixture(scope="session")
+def hf_clip_dir(tiny_dir):
+    return tiny_models.save_hf_clip(tiny_dir / "hf_clip")
+
+
+@pytest.fixture(scope="session")
+def blip2_itm_dir(tiny_dir):
+    return tiny_models.save_blip2_itm(tiny_dir / "blip2_itm")
+
+
+@pytest.fixture(scope="session")
+def opt_dir(tiny_dir):
+    return tiny_models.save_opt(tiny_dir / "opt")
+
+
+@pytest.fixture(scope="session")
+def gpt2_dir(tiny_dir):
+    return tiny_models.save_gpt2(tiny_dir / "gpt2")
+
+
+@pytest.fixture(scope="session")
+def images():
+    return tiny_models.make_images(6)
