@@ -82,10 +82,12 @@ class DualEncoder(ABC):
         import torch
 
         unique, index = dedupe(list(texts))
+        # Batches of similar length waste less compute on padding; rows are put back in order below.
+        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
         outs, truncated = [], 0
         with torch.inference_mode():
-            for sl in batched(len(unique), self.batch_size):
-                tokens, n_trunc = self._tokens(unique[sl])
+            for sl in batched(len(order), self.batch_size):
+                tokens, n_trunc = self._tokens([unique[i] for i in order[sl]])
                 truncated += n_trunc
                 outs.append(torch.nn.functional.normalize(self._text_features(tokens).float(), dim=-1).cpu())
         if truncated:
@@ -98,7 +100,9 @@ class DualEncoder(ABC):
             )
         if not unique:
             return torch.zeros(0, 0)
-        return torch.cat(outs)[torch.tensor(index, dtype=torch.long)]
+        table = torch.empty_like(torch.cat(outs))
+        table[torch.tensor(order, dtype=torch.long)] = torch.cat(outs)
+        return table[torch.tensor(index, dtype=torch.long)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model_id!r}, device={self.device}, dtype={self.dtype})"

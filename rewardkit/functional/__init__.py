@@ -14,6 +14,7 @@ from rewardkit.functional.penalties import (
     repeated_word_spans,
     word_pieces,
 )
+from rewardkit.functional.retrieval import clip_recall, retrieval_ranks
 from rewardkit.functional.returns import (
     batch_token_returns,
     discount,
@@ -25,6 +26,7 @@ from rewardkit.functional.returns import (
 )
 
 __all__ = [
+    "clip_recall",
     "clip_score",
     "pair_cosine",
     "ref_clip_score",
@@ -40,6 +42,7 @@ __all__ = [
     "pieces_from_offsets",
     "repeat_flags",
     "repeated_word_spans",
+    "retrieval_ranks",
     "token_pieces",
     "token_returns",
     "token_rewards",

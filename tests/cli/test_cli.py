@@ -50,3 +50,21 @@ def test_importing_functional_does_not_import_heavy_packages():
     code = "import sys, rewardkit.functional, rewardkit.rewards, rewardkit.registry; print(sorted(m for m in ('torch','open_clip','transformers') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]"
+
+
+def test_models_lists_papers_checkpoints_and_presets():
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    for text in [
+        "ViT-g-14 / laion2b_s12b_b42k",
+        "ViT-bigG-14 / laion2b_s39b_b160k",
+        "ViT-B-32 / openai",
+        "Salesforce/blip2-itm-vit-g",
+        "Salesforce/blip2-itm-vit-g-coco",
+        "facebook/opt-2.7b",
+        "vlrm-rs",
+        "esper",
+        "clipscore",
+        "0.3xphi[clip-vit-bigg-14]",
+    ]:
+        assert text in result.output

@@ -1,0 +1,1 @@
+"""Packaged word lists: bad phrases and repeat-exempt words."""

@@ -1,0 +1,48 @@
+"""Text-to-image retrieval metrics: CLIP Recall R@1/5/10 and MRR (the IC3 protocol, VLRM Table 3)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+
+def retrieval_ranks(sim: Tensor, image_index: Tensor | None = None, *, chunk: int = 1024) -> Tensor:
+    """Rank of every text's true image: 1 + the number of images with strictly higher similarity."""
+    import torch
+
+    if sim.ndim != 2:
+        raise ValueError(f"sim must be [n_texts, n_images], got shape {tuple(sim.shape)}")
+    n_texts, n_images = sim.shape
+    if image_index is None:
+        if n_texts != n_images:
+            raise ValueError(
+                f"sim is {n_texts}x{n_images}: pass image_index when texts and images differ in number"
+            )
+        image_index = torch.arange(n_texts)
+    image_index = torch.as_tensor(image_index, dtype=torch.long, device=sim.device).reshape(-1)
+    if image_index.numel() != n_texts:
+        raise ValueError(f"image_index has {image_index.numel()} entries for {n_texts} texts")
+    if n_texts and (image_index.min() < 0 or image_index.max() >= n_images):
+        raise ValueError(f"image_index must lie in [0, {n_images})")
+    ranks = torch.empty(n_texts, dtype=torch.long, device=sim.device)
+    for start in range(0, n_texts, chunk):
+        rows = sim[start : start + chunk]
+        true = rows.gather(1, image_index[start : start + chunk, None])
+        ranks[start : start + chunk] = (rows > true).sum(dim=1) + 1
+    return ranks
+
+
+def clip_recall(sim: Tensor, image_index: Tensor | None = None) -> dict[str, float]:
+    """R@1, R@5, R@10 and MRR of text-to-image retrieval; ``sim`` is ``[n_texts, n_images]``.
+
+    >>> import torch; clip_recall(torch.tensor([[0.9, 0.1], [0.8, 0.2]]))
+    {'R@1': 0.5, 'R@5': 1.0, 'R@10': 1.0, 'MRR': 0.75}
+    """
+    ranks = retrieval_ranks(sim, image_index).double()
+    if ranks.numel() == 0:
+        raise ValueError("clip_recall needs at least one text")
+    out = {f"R@{k}": float((ranks <= k).double().mean()) for k in (1, 5, 10)}
+    out["MRR"] = float((1.0 / ranks).mean())
+    return out
