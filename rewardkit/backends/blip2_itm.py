@@ -6,8 +6,8 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rewardkit.backends.base import batched, dedupe, image_key, load_hf, resolve_device, resolve_dtype
-from rewardkit.backends.cache import EmbeddingCache
+from rewardkit.backends.base import batched, image_key, load_hf, resolve_device, resolve_dtype
+from rewardkit.backends.cache import EmbeddingCache, encode_distinct
 from rewardkit.backends.encoder import TruncationWarning
 
 if TYPE_CHECKING:
@@ -53,24 +53,21 @@ class Blip2ITMBackend:
         self, images: Sequence[Image.Image], keys: Sequence[str] | None
     ) -> tuple[torch.Tensor, list[int]]:
         """Vision-encoder hidden states of every distinct image, and each input's row in them."""
-        import torch
 
         keys = list(keys) if keys is not None else [image_key(im) for im in images]
-        unique, index = dedupe(keys)
-        first = {k: i for i, k in reversed(list(enumerate(keys)))}
-        found = {k: self.cache.get(self.model_id, k) for k in unique}
-        todo = [k for k in unique if found[k] is None]
-        for sl in batched(len(todo), self.batch_size):
-            chunk = todo[sl]
-            pix = self.image_processor(
-                images=[images[first[k]].convert("RGB") for k in chunk], return_tensors="pt"
-            )
-            pixels = pix["pixel_values"].to(self.device, self.model.vision_model.dtype)
-            hidden = self.model.vision_model(pixel_values=pixels).last_hidden_state
-            for k, h in zip(chunk, hidden):
-                self.cache.put(self.model_id, k, h)
-                found[k] = h.cpu()
-        return torch.stack([found[k] for k in unique]), index
+
+        def encode(batch: list[Image.Image]) -> torch.Tensor:
+            pix = self.image_processor(images=[im.convert("RGB") for im in batch], return_tensors="pt")[
+                "pixel_values"
+            ]
+            return self.model.vision_model(
+                pixel_values=pix.to(self.device, self.model.vision_model.dtype)
+            ).last_hidden_state
+
+        table, index = encode_distinct(images, keys, self.cache, self.model_id, self.batch_size, encode)
+        if table is None:
+            raise ValueError("no images given")
+        return table, index
 
     def _tokens(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         n_trunc = sum(len(ids) > self.max_length for ids in self.tokenizer(list(texts))["input_ids"])
@@ -122,6 +119,8 @@ class Blip2ITMBackend:
 
         if len(images) != len(texts):
             raise ValueError(f"{len(images)} images for {len(texts)} captions")
+        if not texts:
+            return torch.zeros(0)
         out = []
         with torch.inference_mode():
             hidden, index = self._vision(images, keys)

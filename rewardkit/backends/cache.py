@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -62,3 +63,28 @@ class EmbeddingCache:
 
     def __len__(self) -> int:
         return len(self._memory)
+
+
+def encode_distinct(
+    items: Sequence[Any],
+    keys: Sequence[str],
+    cache: EmbeddingCache,
+    model_id: str,
+    batch_size: int,
+    encode: Callable[[list[Any]], Tensor],
+) -> tuple[Tensor | None, list[int]]:
+    """Encode each distinct key's item once (cache first); returns the stacked table and each input's row."""
+    import torch
+
+    from rewardkit.backends.base import batched, dedupe
+
+    unique, index = dedupe(keys)
+    first = {k: i for i, k in reversed(list(enumerate(keys)))}
+    found = {k: cache.get(model_id, k) for k in unique}
+    todo = [k for k in unique if found[k] is None]
+    for sl in batched(len(todo), batch_size):
+        chunk = todo[sl]
+        for k, value in zip(chunk, encode([items[first[k]] for k in chunk])):
+            cache.put(model_id, k, value)
+            found[k] = value.detach().cpu()
+    return (torch.stack([found[k] for k in unique]) if unique else None), index

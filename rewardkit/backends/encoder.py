@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rewardkit.backends.base import batched, dedupe, image_key, resolve_device, resolve_dtype
-from rewardkit.backends.cache import EmbeddingCache
+from rewardkit.backends.cache import EmbeddingCache, encode_distinct
 
 if TYPE_CHECKING:
     import torch
@@ -60,21 +60,15 @@ class DualEncoder(ABC):
         import torch
 
         keys = list(keys) if keys is not None else [image_key(im) for im in images]
-        unique, index = dedupe(keys)
-        first = {k: i for i, k in reversed(list(enumerate(keys)))}
-        found = {k: self.cache.get(self.model_id, k) for k in unique}
-        todo = [k for k in unique if found[k] is None]
+
+        def encode(batch: list[Image.Image]) -> torch.Tensor:
+            pixels = self._pixels(batch).to(self.device, self.dtype)
+            return torch.nn.functional.normalize(self._image_features(pixels).float(), dim=-1).cpu()
+
         with torch.inference_mode():
-            for sl in batched(len(todo), self.batch_size):
-                chunk = todo[sl]
-                pixels = self._pixels([images[first[k]] for k in chunk]).to(self.device, self.dtype)
-                feats = torch.nn.functional.normalize(self._image_features(pixels).float(), dim=-1).cpu()
-                for k, f in zip(chunk, feats):
-                    self.cache.put(self.model_id, k, f)
-                    found[k] = f
-        if not unique:
+            table, index = encode_distinct(images, keys, self.cache, self.model_id, self.batch_size, encode)
+        if table is None:
             return torch.zeros(0, 0)
-        table = torch.stack([found[k] for k in unique])
         return table[torch.tensor(index, dtype=torch.long)]
 
     def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
