@@ -6,6 +6,7 @@ import difflib
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from rewardkit.errors import UnknownNameError
@@ -95,6 +96,10 @@ BACKENDS.register("open_clip", "rewardkit.backends.open_clip:OpenCLIPBackend")
 BACKENDS.register("hf_clip", "rewardkit.backends.hf_clip:HFCLIPBackend")
 BACKENDS.register("blip2_itm", "rewardkit.backends.blip2_itm:Blip2ITMBackend")
 BACKENDS.register("causal_lm", "rewardkit.backends.causal_lm:CausalLMBackend")
+BACKENDS.register("blip2_captioner", "rewardkit.backends.blip2_captioner:Blip2Captioner")
+
+TOY_WEIGHTS = Path(__file__).parent / "toy" / "weights"
+"""Where the toy world's trained models ship inside the package."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,30 @@ for _spec in (
     ModelSpec(
         "opt-2.7b", "causal_lm", "facebook/opt-2.7b", None, "mean token log-prob (VLRM ref)", "2.7B params"
     ),
+    ModelSpec(
+        "toy-clip",
+        "open_clip",
+        f"local-dir:{TOY_WEIGHTS / 'clip'}",
+        None,
+        "toy world CLIP cosine; toy evaluator (open_clip custom config)",
+        "1.9M params, shipped",
+    ),
+    ModelSpec(
+        "toy-itm",
+        "blip2_itm",
+        str(TOY_WEIGHTS / "itm"),
+        None,
+        "toy world BLIP-2 ITM match logit",
+        "1.6M params, shipped",
+    ),
+    ModelSpec(
+        "toy-opt",
+        "causal_lm",
+        str(TOY_WEIGHTS / "opt"),
+        None,
+        "toy world mean token log-prob",
+        "0.4M params, shipped",
+    ),
 ):
     MODELS.register(_spec.name, _spec)
 
@@ -218,6 +247,16 @@ for _preset in (
         ),
         "clip-vit-b-32",
         "CLIPScore 2.5*max(cos,0) with 'A photo depicts'; RefCLIPScore when references exist (weight 0)",
+    ),
+    PresetSpec(
+        "toy",
+        (
+            ComponentSpec("itm", "itm", "toy-itm", 1.0),
+            ComponentSpec("ref", "ref", "toy-opt", 1.0),
+            *_PENALTIES,
+        ),
+        "toy-clip",
+        "The toy world's VLRM: toy ITM + toy ref - bad - repeat - noeos; evaluator toy CLIP (offline)",
     ),
 ):
     PRESETS.register(_preset.name, _preset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -45,3 +46,29 @@ def gpt2_dir(tiny_dir):
 @pytest.fixture(scope="session")
 def images():
     return tiny_models.make_images(6)
+
+
+@pytest.fixture(scope="session")
+def preset_file(tmp_path_factory, open_clip_dir, blip2_itm_dir, opt_dir):
+    d = tmp_path_factory.mktemp("preset")
+    spec = {
+        "name": "tiny-vlrm-rs",
+        "models": {
+            "clip": {"backend": "open_clip", "checkpoint": f"local-dir:{open_clip_dir}"},
+            "itm": {"backend": "blip2_itm", "checkpoint": str(blip2_itm_dir)},
+            "lm": {"backend": "causal_lm", "checkpoint": str(opt_dir)},
+        },
+        "components": [
+            {"name": "itm", "reward": "itm", "model": "itm", "weight": 1.0},
+            {"name": "ref", "reward": "ref", "model": "lm", "weight": 1.0},
+            {"name": "phi", "reward": "phi", "model": "clip", "weight": 0.3},
+            {"name": "clipscore", "reward": "clipscore", "model": "clip", "weight": 0.0},
+            {"reward": "bad"},
+            {"reward": "repeat"},
+            {"reward": "noeos"},
+        ],
+        "evaluator": "clip",
+    }
+    path = d / "tiny.json"
+    path.write_text(json.dumps(spec))
+    return path

@@ -13,6 +13,38 @@ from rewardkit.backends.encoder import TruncationWarning
 if TYPE_CHECKING:
     import torch
     from PIL import Image
+    from transformers import Blip2ForImageTextRetrieval
+
+
+def itm_logits_from_hidden(
+    model: Blip2ForImageTextRetrieval,
+    image_hidden: torch.Tensor,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+) -> torch.Tensor:
+    """The ITM branch of ``Blip2ForImageTextRetrieval.forward`` from vision hidden states: ``[n, 2]``.
+
+    Query tokens and caption run jointly through the Q-Former (cross-attending to the image);
+    the ITM head's two-class logits are averaged over the query positions.
+    """
+    import torch
+
+    m = model
+    n = input_ids.shape[0]
+    query_tokens = m.query_tokens.expand(n, -1, -1)
+    n_query = query_tokens.shape[1]
+    ones = torch.ones(n, n_query, dtype=attention_mask.dtype, device=attention_mask.device)
+    mask = torch.cat([ones, attention_mask], 1)
+    embeds = m.embeddings(input_ids=input_ids, query_embeds=query_tokens)
+    image_mask = torch.ones(image_hidden.shape[:-1], dtype=torch.long, device=image_hidden.device)
+    out = m.qformer(
+        query_embeds=embeds,
+        query_length=n_query,
+        attention_mask=mask,
+        encoder_hidden_states=image_hidden,
+        encoder_attention_mask=image_mask,
+    ).last_hidden_state
+    return m.itm_head(out[:, :n_query, :].to(m.itm_head.weight.dtype)).mean(dim=1)
 
 
 class Blip2ITMBackend:
@@ -87,29 +119,7 @@ class Blip2ITMBackend:
         self, image_hidden: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> torch.Tensor:
         """Two-class ITM logits ``[n, 2]`` from vision hidden states, averaged over query tokens."""
-        import torch
-
-        m = self.model
-        n = input_ids.shape[0]
-        query_tokens = m.query_tokens.expand(n, -1, -1)
-        n_query = query_tokens.shape[1]
-        mask = torch.cat(
-            [
-                torch.ones(n, n_query, dtype=attention_mask.dtype, device=attention_mask.device),
-                attention_mask,
-            ],
-            1,
-        )
-        embeds = m.embeddings(input_ids=input_ids, query_embeds=query_tokens)
-        image_mask = torch.ones(image_hidden.shape[:-1], dtype=torch.long, device=image_hidden.device)
-        out = m.qformer(
-            query_embeds=embeds,
-            query_length=n_query,
-            attention_mask=mask,
-            encoder_hidden_states=image_hidden,
-            encoder_attention_mask=image_mask,
-        ).last_hidden_state
-        return m.itm_head(out[:, :n_query, :].to(m.itm_head.weight.dtype)).mean(dim=1)
+        return itm_logits_from_hidden(self.model, image_hidden, input_ids, attention_mask)
 
     def itm_logits(
         self, images: Sequence[Image.Image], texts: Sequence[str], keys: Sequence[str] | None = None

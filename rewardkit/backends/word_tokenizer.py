@@ -8,11 +8,14 @@ from typing import Any
 SPECIALS = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "bos": "<s>", "eos": "</s>"}
 
 
-def build_word_tokenizer(words: Iterable[str], *, style: str = "bert") -> Any:
+def build_word_tokenizer(
+    words: Iterable[str], *, style: str = "bert", extra_specials: Iterable[str] = ()
+) -> Any:
     """A ``PreTrainedTokenizerFast`` over ``words`` (lower-cased, punctuation split).
 
     ``style="bert"`` adds ``[CLS] … [SEP]`` (Q-Former text); ``style="causal"`` adds nothing and
-    has ``<s>``/``</s>`` as BOS/EOS (reference LM, captioner).
+    has ``<s>``/``</s>`` as BOS/EOS (reference LM, captioner). ``extra_specials`` (e.g. BLIP-2's
+    ``<image>``) are appended after the words.
     """
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
@@ -20,6 +23,9 @@ def build_word_tokenizer(words: Iterable[str], *, style: str = "bert") -> Any:
     specials = list(SPECIALS.values())
     vocab = {tok: i for i, tok in enumerate(specials)}
     for w in sorted({w.lower() for w in words}):
+        vocab.setdefault(w, len(vocab))
+    extra = list(extra_specials)
+    for w in extra:
         vocab.setdefault(w, len(vocab))
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=SPECIALS["unk"]))
     tok.normalizer = normalizers.Lowercase()
@@ -40,4 +46,7 @@ def build_word_tokenizer(words: Iterable[str], *, style: str = "bert") -> Any:
     from tokenizers import decoders
 
     tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)
+    if extra:
+        tok.add_special_tokens(extra)
+        kwargs["additional_special_tokens"] = extra
     return PreTrainedTokenizerFast(tokenizer_object=tok, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -18,6 +19,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err_console = Console(stderr=True)
+
+
+def _add_subcommands() -> None:
+    from rewardkit.cli.toy import app as toy_app
+
+    app.add_typer(toy_app, name="toy")
+
+
+_add_subcommands()
 
 
 def _version(value: bool) -> None:
@@ -72,6 +82,57 @@ def models() -> None:
         presets.add_row(p.name, escape(comps), p.evaluator or "-", escape(p.description))
     console.print(presets)
     console.print("A preset file (.yaml/.json) can be passed wherever a preset name goes; see README.")
+
+
+@app.command()
+def score(
+    captions: Path = typer.Argument(
+        ..., help="Captions JSONL: id, image, caption, references, style per row."
+    ),
+    preset: str = typer.Option("toy", "--preset", "-p", help="Preset name or preset file (.yaml/.json)."),
+    rewards: str | None = typer.Option(
+        None, "--rewards", help="Comma-separated components of the preset to use."
+    ),
+    image_root: Path | None = typer.Option(
+        None, "--image-root", help="Folder image paths are relative to (default: the JSONL's folder)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Output JSONL (default: CAPTIONS.scores.jsonl)."
+    ),
+    on_error: str = typer.Option(
+        "fail", "--on-error", help="fail: stop at the first bad row; skip: list bad rows in OUT.errors.jsonl."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Keep rows already in OUT and score the rest."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Rows per batch (also the models' batch size)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, mps."),
+    dtype: str = typer.Option("fp32", "--dtype", help="fp32, fp16 or bf16."),
+    allow_outside_root: bool = typer.Option(
+        False, "--allow-outside-root", help="Allow image paths outside the image root."
+    ),
+    java_tokenizer: bool = typer.Option(
+        False, "--java-tokenizer", help="Tokenize with the COCO toolkit's Java PTBTokenizer."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
+) -> None:
+    """Score a captions file: reward components per row, then CLIP Recall, CLIPScore, COCO and ESP metrics."""
+    from rewardkit.cli.score import score_command
+    from rewardkit.scoring.pipeline import ScoreConfig, default_out
+
+    config = ScoreConfig(
+        captions=captions,
+        out=out or default_out(captions),
+        preset=preset,
+        rewards=[r.strip() for r in rewards.split(",") if r.strip()] if rewards else None,
+        image_root=image_root,
+        on_error=on_error,
+        resume=resume,
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+        allow_outside_root=allow_outside_root,
+        java_tokenizer=java_tokenizer,
+    )
+    raise typer.Exit(score_command(config, quiet=quiet))
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """Pure functions of rewardkit: every formula of VLRM and ESPER, on strings and tensors.
 
-Importing this module does not import torch; tensor functions import it when called.
+Importing this module does not import torch (CIDEr-D needs numpy); tensor functions import it when called.
 """
 
+from rewardkit.functional.cider import cider_d
 from rewardkit.functional.clip import clip_score, pair_cosine, ref_clip_score, retrieval_softmax_phi
 from rewardkit.functional.penalties import (
     bad_phrase_flags,
@@ -14,6 +15,7 @@ from rewardkit.functional.penalties import (
     repeated_word_spans,
     word_pieces,
 )
+from rewardkit.functional.ptb import ptb_tokenize
 from rewardkit.functional.retrieval import clip_recall, retrieval_ranks
 from rewardkit.functional.returns import (
     batch_token_returns,
@@ -26,6 +28,8 @@ from rewardkit.functional.returns import (
 )
 
 __all__ = [
+    "cider_d",
+    "ptb_tokenize",
     "clip_recall",
     "clip_score",
     "pair_cosine",

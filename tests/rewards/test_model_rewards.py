@@ -1,6 +1,5 @@
 """Model-backed rewards and presets built from a preset file of tiny local models."""
 
-import json
 import math
 
 import pytest
@@ -17,32 +16,6 @@ CAPTIONS = [
     "a cat",
     "the woman",
 ]
-
-
-@pytest.fixture(scope="module")
-def preset_file(tmp_path_factory, open_clip_dir, blip2_itm_dir, opt_dir):
-    d = tmp_path_factory.mktemp("preset")
-    spec = {
-        "name": "tiny-vlrm-rs",
-        "models": {
-            "clip": {"backend": "open_clip", "checkpoint": f"local-dir:{open_clip_dir}"},
-            "itm": {"backend": "blip2_itm", "checkpoint": str(blip2_itm_dir)},
-            "lm": {"backend": "causal_lm", "checkpoint": str(opt_dir)},
-        },
-        "components": [
-            {"name": "itm", "reward": "itm", "model": "itm", "weight": 1.0},
-            {"name": "ref", "reward": "ref", "model": "lm", "weight": 1.0},
-            {"name": "phi", "reward": "phi", "model": "clip", "weight": 0.3},
-            {"name": "clipscore", "reward": "clipscore", "model": "clip", "weight": 0.0},
-            {"reward": "bad"},
-            {"reward": "repeat"},
-            {"reward": "noeos"},
-        ],
-        "evaluator": "clip",
-    }
-    path = d / "tiny.json"
-    path.write_text(json.dumps(spec))
-    return path
 
 
 def test_preset_file_builds_and_scores(preset_file, images):

@@ -1,0 +1,167 @@
+"""``rewardkit score``: wiring of options, progress, sharding and the summary table (no logic of its own)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from rewardkit.errors import RewardkitError
+from rewardkit.scoring.pipeline import ScoreConfig, ScoreResult, check_config, finish, run_score, sidecar
+
+
+def _dist() -> tuple[int, int]:
+    """(rank, world size) from the launcher's environment (accelerate launch / torchrun)."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _progress(quiet: bool, console: Console) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    class RowsPerSecond(TextColumn):
+        def __init__(self) -> None:
+            super().__init__("")
+
+        def render(self, task: Any) -> Any:
+            from rich.text import Text
+
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.1f} rows/s" if speed else "", style="cyan")
+
+    return Progress(
+        TextColumn("[bold]scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RowsPerSecond(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
+
+
+def render_summary(summary: dict[str, Any], out: Path, console: Console) -> None:
+    """The summary as Rich tables."""
+    table = Table(title=f"{summary['n_scored']} of {summary['n_rows']} rows scored ({summary['preset']})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, st in summary.get("components", {}).items():
+        table.add_row(f"{name} (mean ± std)", f"{st['mean']:.4f} ± {st['std']:.4f}")
+    for key, value in summary.get("clip_recall", {}).items():
+        table.add_row(f"CLIP Recall {key}", f"{value:.4f}")
+    for key in ("CLIPScore", "RefCLIPScore"):
+        if key in summary:
+            table.add_row(key, f"{summary[key]:.4f}")
+    for key, value in summary.get("coco", {}).items():
+        table.add_row(key, f"{value:.4f}")
+    esp = summary.get("esp")
+    if esp:
+        for key, value in esp.get("mean", {}).items():
+            table.add_row(f"ESP mean {key}", f"{value:.4f}")
+        for key, value in esp.get("diversity", {}).items():
+            table.add_row(f"ESP {key}", f"{value:.4f}")
+    if summary.get("n_errors"):
+        table.add_row("bad rows", f"{summary['n_errors']} (see {sidecar(out, '.errors.jsonl').name})")
+    console.print(table)
+    for note in summary.get("notes", []):
+        console.print(f"[dim]note: {note}[/]")
+    console.print(f"rows: {out}\nsummary: {sidecar(out, '.summary.json')}")
+
+
+def score_command(config: ScoreConfig, *, quiet: bool = False) -> int:
+    """Run a (possibly sharded) scoring job; returns the exit code."""
+    check_config(config)
+    rank, world = _dist()
+    console = Console(stderr=True)
+    if world > 1:
+        return _score_sharded(config, rank, world, quiet=quiet, console=console)
+    with _progress(quiet, console) as bar:
+        task = bar.add_task("scoring", total=None)
+        result = run_score(
+            config,
+            progress=lambda n: bar.advance(task, n),
+            on_total=lambda n: bar.update(task, total=n),
+        )
+    _report(config, finish(config, result), quiet)
+    return 0
+
+
+def _report(config: ScoreConfig, result: ScoreResult, quiet: bool) -> None:
+    if result.errors:
+        Console(stderr=True).print(
+            f"[yellow]{len(result.errors)} bad rows skipped[/], listed in {sidecar(config.out, '.errors.jsonl')}",
+            highlight=False,
+        )
+    if result.skipped_existing:
+        Console(stderr=True).print(f"resumed: {result.skipped_existing} rows were already in {config.out}")
+    if not quiet and result.summary:
+        render_summary(result.summary, config.out, Console())
+
+
+def _score_sharded(config: ScoreConfig, rank: int, world: int, *, quiet: bool, console: Console) -> int:
+    """Each process scores every ``world``-th batch; rank 0 merges in input order and summarises."""
+    import torch
+    import torch.distributed as dist
+
+    if torch.cuda.is_available() and config.device in ("auto", "cuda"):
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        config.device = f"cuda:{local}"
+        backend = "nccl"
+    else:
+        backend = "gloo"
+    dist.init_process_group(backend)
+    code = 0
+    failure: str | None = None
+    result: ScoreResult | None = None
+    try:
+        with _progress(quiet or rank != 0, console) as bar:
+            task = bar.add_task("scoring", total=None)
+            result = run_score(
+                config,
+                rank=rank,
+                world=world,
+                progress=lambda n: bar.advance(task, n * world),
+                on_total=lambda n: bar.update(task, total=n * world),
+            )
+    except RewardkitError as exc:
+        failure = str(exc)
+    failures: list[Any] = [None] * world
+    dist.all_gather_object(failures, failure)
+    errors: list[Any] = [None] * world
+    dist.all_gather_object(errors, result.errors if result else [])
+    if rank == 0:
+        merged = ScoreResult(out=config.out)
+        seen = set()
+        for errs in errors:
+            for e in errs:
+                if e.line not in seen:
+                    seen.add(e.line)
+                    merged.errors.append(e)
+        merged.errors.sort(key=lambda e: e.line)
+        problems = [f for f in failures if f]
+        if problems:
+            config.summary = False
+            finish(config, merged, world=world)
+            console.print(f"[bold red]error:[/] {sorted(problems)[0]}", highlight=False, soft_wrap=True)
+            code = 2
+        else:
+            _report(config, finish(config, merged, world=world), quiet)
+    codes: list[Any] = [None] * world
+    dist.all_gather_object(codes, code)
+    dist.barrier()
+    dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(max(codes))

@@ -1,0 +1,96 @@
+"""``rewardkit toy``: make toy captions sets, train the toy models, measure their quality bars."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="The toy world: procedural scenes and the small models shipped with rewardkit.", no_args_is_help=True
+)
+
+
+@app.command("make-set")
+def make_set(
+    n: int = typer.Option(100, "--n", help="Number of scenes."),
+    seed: int = typer.Option(0, "--seed", help="Scene seed (the same set on every machine)."),
+    out: Path = typer.Option(..., "--out", help="Folder for images/ and captions.jsonl."),
+) -> None:
+    """Write OUT/images/*.png and OUT/captions.jsonl (id, image, caption, terse, references, scene)."""
+    from rich.progress import Progress
+
+    from rewardkit.errors import RewardkitError
+    from rewardkit.toy.dataset import make_set as write
+
+    if n < 1:
+        raise RewardkitError(f"--n must be at least 1, not {n}")
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("rendering", total=n)
+        path = write(n, seed, out, progress=lambda k: bar.advance(task, k))
+    Console(stderr=True).print(f"wrote {n} scenes to {path}")
+
+
+@app.command("train-models")
+def train_models(
+    out: Path = typer.Option(
+        None, "--out", help="Where to save the models (default: the package's toy/weights)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Training seed."),
+    only: str = typer.Option(
+        "clip,itm,captioner",
+        "--only",
+        help="Comma-separated: clip, itm, captioner (captioner also writes opt).",
+    ),
+) -> None:
+    """Train the toy models (each at most ~15 min on 2 CPU cores) and save them in loader formats."""
+    from rewardkit.toy import models as m
+
+    root = out or m.WEIGHTS_DIR
+    parts = {p.strip() for p in only.split(",") if p.strip()}
+    console = Console(stderr=True)
+    if "clip" in parts:
+        m.train_clip(m.model_dir("clip", root), seed=seed, log=console.print)
+    if "itm" in parts:
+        m.train_itm(m.model_dir("itm", root), seed=seed, log=console.print)
+    if "captioner" in parts:
+        m.train_captioner(
+            m.model_dir("opt", root),
+            m.model_dir("captioner", root),
+            m.model_dir("itm", root),
+            seed=seed,
+            log=console.print,
+        )
+
+
+@app.command("quality")
+def quality(
+    n: int = typer.Option(1000, "--n", help="Held-out scenes."),
+    seed: int = typer.Option(1000, "--seed", help="Seed of the held-out scenes (training uses 0-2)."),
+    models: Path = typer.Option(None, "--models", help="Folder of toy models (default: the shipped ones)."),
+    out: Path = typer.Option(None, "--out", help="Also write the measurements as JSON here."),
+) -> None:
+    """Measure the toy world's quality bars on fresh scenes (see data_cards/toy-world.md)."""
+    from rewardkit.toy.quality import BARS, measure_all
+
+    console = Console(stderr=True)
+    res = measure_all(n, seed, models, log=lambda s: console.print(f"[dim]{s}[/]"))
+    table = Table(title=f"toy world quality on {n} scenes (seed {seed})")
+    for col in ("measure", "value", "bar", "holds"):
+        table.add_column(col)
+    for key, value in res.items():
+        if isinstance(value, float):
+            op, bar = BARS.get(key, ("", None))
+            holds = res["passed"].get(key)
+            table.add_row(
+                key,
+                f"{value:.3f}",
+                f"{op} {bar}" if bar is not None else "",
+                "" if holds is None else ("yes" if holds else "[red]no[/]"),
+            )
+    Console().print(table)
+    if out:
+        out.write_text(json.dumps(res, indent=2) + "\n")

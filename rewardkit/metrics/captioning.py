@@ -1,0 +1,105 @@
+"""Reference-based COCO caption metrics: CIDEr-D, BLEU-1..4, METEOR, ROUGE-L (and SPICE when installed)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+def java_available() -> bool:
+    """Whether a ``java`` executable is on PATH (METEOR, SPICE and the original PTB tokenizer need it)."""
+    return shutil.which("java") is not None
+
+
+def spice_available() -> bool:
+    """Whether SPICE's Stanford CoreNLP models are already on disk (SPICE never downloads here)."""
+    try:
+        import pycocoevalcap.spice as spice
+    except ImportError:  # pragma: no cover
+        return False
+    lib = Path(spice.__file__).parent / "lib"
+    return (
+        java_available()
+        and (lib / "stanford-corenlp-3.6.0.jar").exists()
+        and (lib / "stanford-corenlp-3.6.0-models.jar").exists()
+    )
+
+
+def tokenize_for_eval(
+    candidates: Mapping[str, str], references: Mapping[str, Sequence[str]], *, java_tokenizer: bool = False
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Both sides PTB-tokenized, in pycocoevalcap's ``{id: [sentence, ...]}`` form."""
+    ids = list(candidates)
+    if java_tokenizer:
+        from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+        tok = PTBTokenizer()
+        res = tok.tokenize({i: [{"caption": candidates[i]}] for i in ids})
+        gts = tok.tokenize({i: [{"caption": r} for r in references[i]] for i in ids})
+        return res, gts
+    from rewardkit.functional.ptb import ptb_tokenize
+
+    flat = ptb_tokenize([candidates[i] for i in ids] + [r for i in ids for r in references[i]])
+    res = {i: [flat[k]] for k, i in enumerate(ids)}
+    gts, k = {}, len(ids)
+    for i in ids:
+        n = len(references[i])
+        gts[i] = flat[k : k + n]
+        k += n
+    return res, gts
+
+
+def coco_metrics(
+    candidates: Mapping[str, str],
+    references: Mapping[str, Sequence[str]],
+    *,
+    java_tokenizer: bool = False,
+    meteor: bool | None = None,
+    spice: bool | None = None,
+) -> tuple[dict[str, float], list[str]]:
+    """Corpus CIDEr-D, BLEU-1..4, METEOR, ROUGE-L (SPICE) and notes on what was left out.
+
+    Candidates with no references are ignored. ``meteor``/``spice`` default to "when possible".
+    """
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    from rewardkit.functional.cider import cider_d
+
+    ids = [i for i in candidates if references.get(i)]
+    notes: list[str] = []
+    if not ids:
+        return {}, ["no references: reference-based metrics left out"]
+    res, gts = tokenize_for_eval(
+        {i: candidates[i] for i in ids}, {i: references[i] for i in ids}, java_tokenizer=java_tokenizer
+    )
+    out: dict[str, float] = {}
+    out["CIDEr-D"], _ = cider_d({i: res[i][0] for i in ids}, gts, tokenize=False)
+    with contextlib.redirect_stdout(io.StringIO()):
+        bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
+    for n, value in enumerate(bleu, start=1):
+        out[f"BLEU-{n}"] = float(value)
+    out["ROUGE-L"] = float(Rouge().compute_score(gts, res)[0])
+    want_meteor = java_available() if meteor is None else meteor
+    if want_meteor and java_available():
+        from pycocoevalcap.meteor.meteor import Meteor
+
+        scorer = Meteor()
+        try:
+            out["METEOR"] = float(scorer.compute_score(gts, res)[0])
+        finally:
+            with contextlib.suppress(Exception):
+                scorer.meteor_p.kill()
+    elif want_meteor or meteor is None:
+        notes.append("METEOR left out: it needs Java (install a JRE, e.g. apt install default-jre-headless)")
+    want_spice = spice_available() if spice is None else spice
+    if want_spice and spice_available():
+        from pycocoevalcap.spice.spice import Spice
+
+        out["SPICE"] = float(Spice().compute_score(gts, res)[0])
+    else:
+        notes.append("SPICE left out: its Stanford CoreNLP models are not on disk")
+    return out, notes

@@ -1,0 +1,133 @@
+"""The summary of a scored captions file: component means, CLIP Recall, CLIPScore, COCO and ESP metrics."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rewardkit.scoring.pipeline import ScoreConfig, ScoreResult
+    from rewardkit.scoring.rows import Row
+
+
+def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean, std and count of every numeric field but ``id`` (NaN/None values skipped)."""
+    names: list[str] = []
+    for rec in records:
+        names.extend(k for k in rec if k != "id" and k not in names)
+    out = {}
+    for name in names:
+        vals = [
+            float(r[name])
+            for r in records
+            if isinstance(r.get(name), (int, float)) and not isinstance(r.get(name), bool)
+        ]
+        vals = [v for v in vals if not math.isnan(v)]
+        if not vals:
+            continue
+        mean = math.fsum(vals) / len(vals)
+        var = math.fsum((v - mean) ** 2 for v in vals) / (len(vals) - 1) if len(vals) > 1 else 0.0
+        out[name] = {"mean": mean, "std": math.sqrt(var), "n": len(vals)}
+    return out
+
+
+def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
+    """CLIP Recall (text -> image over the distinct images), CLIPScore and RefCLIPScore means."""
+    import torch
+
+    from rewardkit.backends.base import file_key
+    from rewardkit.functional import clip_recall, clip_score, ref_clip_score
+    from rewardkit.scoring.rows import load_image
+
+    with_image = [r for r in rows if r.image is not None and r.image.is_file()]
+    if not with_image:
+        return {}
+    keys = [file_key(r.image) for r in with_image]
+    distinct: dict[str, int] = {}
+    first: list[Row] = []
+    for k, r in zip(keys, with_image):
+        if k not in distinct:
+            distinct[k] = len(distinct)
+            first.append(r)
+    images = [load_image(r, "") for r in first]
+    img = evaluator.encode_images(images, list(distinct))
+    txt = evaluator.encode_texts([r.caption for r in with_image])
+    image_index = torch.tensor([distinct[k] for k in keys])
+    out: dict[str, Any] = {"clip_recall": clip_recall(txt @ img.T, image_index), "n_images": len(distinct)}
+    prompted = evaluator.encode_texts([f"A photo depicts {r.caption}" for r in with_image])
+    cos = (prompted * img[image_index]).sum(-1)
+    cs = clip_score(cos)
+    out["CLIPScore"] = float(cs.mean())
+    ref_rows = [i for i, r in enumerate(with_image) if r.references]
+    if ref_rows:
+        flat = [f"A photo depicts {ref}" for i in ref_rows for ref in with_image[i].references]
+        ref_emb = evaluator.encode_texts(flat)
+        best, pos = [], 0
+        for i in ref_rows:
+            k = len(with_image[i].references)
+            best.append((ref_emb[pos : pos + k] @ prompted[i]).max())
+            pos += k
+        out["RefCLIPScore"] = float(ref_clip_score(cs[ref_rows], torch.stack(best)).mean())
+    return out
+
+
+def summarise(
+    config: ScoreConfig, rows: Sequence[Row], records: Sequence[dict[str, Any]], result: ScoreResult
+) -> dict[str, Any]:
+    """The ``OUT.summary.json`` content."""
+    from rewardkit import __version__
+    from rewardkit.presets import build_evaluator, load_preset
+
+    preset = load_preset(config.preset)
+    summary: dict[str, Any] = {
+        "captions": str(config.captions),
+        "preset": preset.name,
+        "n_rows": len(rows) + len(result.errors),
+        "n_scored": len(records),
+        "n_errors": len(result.errors),
+        "components": component_stats(records),
+        "notes": [],
+    }
+    evaluator = build_evaluator(
+        preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size
+    )
+    if evaluator is not None and rows:
+        summary.update(evaluator_metrics(evaluator, rows))
+    elif evaluator is None:
+        summary["notes"].append(
+            f"preset {preset.name!r} has no evaluator: CLIP Recall and CLIPScore left out"
+        )
+    with_refs = {str(r.id): r for r in rows if r.references}
+    if with_refs:
+        from rewardkit.metrics.captioning import coco_metrics
+
+        metrics, notes = coco_metrics(
+            {k: r.caption for k, r in with_refs.items()},
+            {k: r.references for k, r in with_refs.items()},
+            java_tokenizer=config.java_tokenizer,
+        )
+        summary["coco"] = metrics
+        summary["notes"].extend(notes)
+    if any(r.style for r in rows):
+        from rewardkit.metrics.esp import esp_scores
+
+        by_id = {rec["id"]: rec for rec in records}
+        plain = [
+            {"caption": r.caption, "style": r.style, "references": r.references, "image": r.image_text}
+            for r in rows
+        ]
+        per_caption: dict[str, list[float]] = {}
+        for name in ("itm", "clipscore", "clip"):
+            if any(name in rec for rec in records):
+                per_caption[name] = [
+                    float(by_id[r.id].get(name) if by_id[r.id].get(name) is not None else math.nan)
+                    for r in rows
+                ]
+        esp = esp_scores(plain, per_caption=per_caption)
+        summary["notes"].extend(n for n in esp.pop("notes") if n not in summary["notes"])
+        summary["esp"] = esp
+    summary["rewardkit"] = __version__
+    summary["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return summary

@@ -1,0 +1,488 @@
+"""Toy-world model configs and their training: toy CLIP, toy ITM, toy OPT and the toy BLIP-2 captioner.
+
+Every model is a standard architecture (an open_clip custom config, transformers
+``Blip2ForImageTextRetrieval``, ``OPTForCausalLM`` and ``Blip2ForConditionalGeneration``)
+saved in the format its public loader reads, so rewardkit loads it exactly like a real checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from rewardkit.toy import scenes as sc
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+NORM_MEAN = [0.5, 0.5, 0.5]
+NORM_STD = [0.5, 0.5, 0.5]
+CONTEXT_LENGTH = 48
+HIDDEN = 128
+N_QUERY = 8
+
+Log = Callable[[str], None]
+
+
+def model_dir(name: str, root: Path | None = None) -> Path:
+    """Folder of a shipped toy model: ``clip``, ``itm``, ``opt`` or ``captioner``."""
+    return (root or WEIGHTS_DIR) / name
+
+
+def normalise(pix: torch.Tensor) -> torch.Tensor:
+    """uint8 ``[n, 3, H, W]`` to the float input all toy vision encoders expect."""
+    return (pix.float() / 255.0 - 0.5) / 0.5
+
+
+def text_tokenizer() -> Any:
+    """``[CLS] words [SEP]`` tokenizer of toy CLIP and the toy Q-Former."""
+    from rewardkit.backends.word_tokenizer import build_word_tokenizer
+
+    return build_word_tokenizer(sc.vocabulary(), style="bert")
+
+
+def causal_tokenizer() -> Any:
+    """``<s> words </s>`` tokenizer of toy OPT and the captioner (with BLIP-2's ``<image>`` token)."""
+    from rewardkit.backends.word_tokenizer import build_word_tokenizer
+
+    tok = build_word_tokenizer(sc.vocabulary(), style="causal", extra_specials=["<image>"])
+    tok.padding_side = "right"
+    return tok
+
+
+def _pool(n: int, seed: int, log: Log) -> tuple[list[sc.Scene], torch.Tensor]:
+    t0 = time.time()
+    scene_list = sc.scenes(n, seed)
+    pix = sc.pixels(scene_list)
+    log(f"rendered {n} training scenes (seed {seed}) in {time.time() - t0:.0f} s")
+    return scene_list, pix
+
+
+def _schedule(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def _train_text(scene: sc.Scene, rng: random.Random, p_full: float = 0.5) -> str:
+    if rng.random() < p_full:
+        return sc.full(scene, rng)
+    return sc.describe(scene, rng, **sc.random_detail(rng))
+
+
+# ---------------------------------------------------------------- toy CLIP (open_clip)
+
+
+def clip_config(vocab_size: int, pad_id: int, eos_id: int) -> dict[str, Any]:
+    """open_clip custom config: a small ModifiedResNet image tower and a 2-layer text transformer."""
+    return {
+        "embed_dim": 64,
+        "vision_cfg": {"image_size": sc.IMAGE_SIZE, "layers": [1, 1, 1, 1], "width": 16},
+        "text_cfg": {
+            "context_length": CONTEXT_LENGTH,
+            "vocab_size": vocab_size,
+            "width": HIDDEN,
+            "heads": 4,
+            "layers": 2,
+            "hf_tokenizer_name": "rewardkit-toy",
+            "pad_id": pad_id,
+            "eos_id": eos_id,
+            "pool_type": "eos",
+        },
+    }
+
+
+def train_clip(
+    out: Path, *, seed: int = 0, steps: int = 900, batch: int = 256, p_full: float = 0.6, log: Log = print
+) -> Path:
+    """Train toy CLIP contrastively on full and partial descriptions; save a ``local-dir:`` folder."""
+    import open_clip
+    from safetensors.torch import save_file
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    tok = text_tokenizer()
+    cfg = clip_config(len(tok), tok.pad_token_id, tok.sep_token_id)
+    model = open_clip.CLIP(**cfg)
+    scene_list, pix = _pool(16_000, seed, log)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
+    t0 = time.time()
+    model.train()
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = 2e-3 * _schedule(step, steps, 20)
+        idx = torch.randint(len(scene_list), (batch,))
+        texts = [_train_text(scene_list[i], rng) for i in idx.tolist()]
+        ids = tok(
+            texts, padding="max_length", max_length=CONTEXT_LENGTH, truncation=True, return_tensors="pt"
+        )
+        img = F.normalize(model.encode_image(normalise(pix[idx])), dim=-1)
+        txt = F.normalize(model.encode_text(ids["input_ids"]), dim=-1)
+        logits = model.logit_scale.exp().clamp(max=100) * img @ txt.T
+        # Identical texts are not negatives of each other (terse captions repeat often).
+        same = torch.tensor([[a == b for b in texts] for a in texts])
+        logits_t = logits.masked_fill(same & ~torch.eye(batch, dtype=torch.bool), -1e4)
+        target = torch.arange(batch)
+        loss = (F.cross_entropy(logits_t, target) + F.cross_entropy(logits_t.T, target)) / 2
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % 50 == 0 or step == steps - 1:
+            log(f"clip step {step:4d} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
+    out.mkdir(parents=True, exist_ok=True)
+    preprocess = {"mean": NORM_MEAN, "std": NORM_STD, "interpolation": "bicubic", "resize_mode": "shortest"}
+    (out / "open_clip_config.json").write_text(
+        json.dumps({"model_cfg": cfg, "preprocess_cfg": preprocess}, indent=2) + "\n"
+    )
+    model.eval()
+    save_file(
+        {k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "open_clip_model.safetensors")
+    )
+    tok.save_pretrained(out)
+    return out
+
+
+# ---------------------------------------------------------------- toy BLIP-2 (ITM and captioner)
+
+
+def blip2_config(*, qformer_vocab: int | None, lm_tokenizer: Any | None = None) -> Any:
+    """Tiny BLIP-2: ViT 64x64/8 (4 layers), Q-Former (2 layers, 8 queries), optional OPT language model."""
+    from transformers import Blip2Config
+
+    text_config = None
+    extra: dict[str, Any] = {}
+    if lm_tokenizer is not None:
+        text_config = opt_config(lm_tokenizer).to_dict()
+        extra["image_token_index"] = lm_tokenizer.convert_tokens_to_ids("<image>")
+    return Blip2Config(
+        vision_config={
+            "hidden_size": HIDDEN,
+            "intermediate_size": 2 * HIDDEN,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 4,
+            "image_size": sc.IMAGE_SIZE,
+            "patch_size": 8,
+        },
+        qformer_config={
+            "vocab_size": qformer_vocab or 32,
+            "hidden_size": HIDDEN,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "intermediate_size": 2 * HIDDEN,
+            "cross_attention_frequency": 1,
+            "encoder_hidden_size": HIDDEN,
+            "max_position_embeddings": 64,
+            "use_qformer_text_input": qformer_vocab is not None,
+        },
+        text_config=text_config,
+        num_query_tokens=N_QUERY,
+        image_text_hidden_size=64,
+        **extra,
+    )
+
+
+def image_processor() -> Any:
+    """The BLIP image processor of the toy BLIP-2 models (64x64, mean = std = 0.5)."""
+    from transformers import BlipImageProcessor
+
+    return BlipImageProcessor(
+        size={"height": sc.IMAGE_SIZE, "width": sc.IMAGE_SIZE}, image_mean=NORM_MEAN, image_std=NORM_STD
+    )
+
+
+def corrupt(scene: sc.Scene, rng: random.Random) -> sc.Scene:
+    """The scene with exactly one attribute changed (colour, shape, size, position, background, or a colour swap)."""
+    objs = list(scene.objects)
+    kinds = ["color", "shape", "size", "background"]
+    free = [p for p in sc.POSITIONS if p not in {o.position for o in objs}]
+    if free:
+        kinds.append("position")
+    if len(objs) > 1 and len({o.color for o in objs}) > 1:
+        kinds.append("swap")
+    kind = rng.choice(kinds)
+    i = rng.randrange(len(objs))
+    o = objs[i]
+    if kind == "background":
+        return replace(scene, background=rng.choice([b for b in sc.BACKGROUNDS if b != scene.background]))
+    if kind == "swap":
+        i, j = rng.sample([k for k in range(len(objs))], 2)
+        while objs[i].color == objs[j].color:
+            i, j = rng.sample(range(len(objs)), 2)
+        objs[i], objs[j] = replace(objs[i], color=objs[j].color), replace(objs[j], color=objs[i].color)
+    elif kind == "position":
+        objs[i] = replace(o, position=rng.choice(free))
+    else:
+        values = {"color": list(sc.COLORS), "shape": list(sc.SHAPES), "size": list(sc.SIZES)}[kind]
+        objs[i] = replace(o, **{kind: rng.choice([v for v in values if v != getattr(o, kind)])})
+    return replace(scene, objects=tuple(objs))
+
+
+def _qformer_text(model: Any, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    t = model.qformer(query_embeds=model.embeddings(input_ids=ids), query_length=0, attention_mask=mask)
+    return F.normalize(model.text_projection(t.last_hidden_state[:, 0, :]), dim=-1)
+
+
+def _qformer_image(model: Any, hidden: torch.Tensor) -> torch.Tensor:
+    q = model.qformer(
+        query_embeds=model.query_tokens.expand(hidden.shape[0], -1, -1),
+        encoder_hidden_states=hidden,
+        encoder_attention_mask=torch.ones(hidden.shape[:-1], dtype=torch.long),
+    ).last_hidden_state
+    return F.normalize(model.vision_projection(q), dim=-1)
+
+
+def pretrain_vision(
+    vision: Any,
+    scene_list: list[sc.Scene],
+    pix: torch.Tensor,
+    *,
+    seed: int,
+    steps: int = 400,
+    batch: int = 128,
+    log: Log = print,
+) -> None:
+    """Contrastive warm start of a BLIP-2 ViT against a bag of word uni- and bigrams (mean-pooled patches).
+
+    From scratch the Q-Former's text path learns slowly and starves the ViT of signal; this
+    warm start teaches the ViT colours, shapes, sizes, positions and background first.
+    """
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    tok = text_tokenizer()
+    v = len(tok)
+    words = torch.nn.EmbeddingBag(v + v * v, HIDDEN)
+    img_proj, txt_proj = torch.nn.Linear(HIDDEN, 64), torch.nn.Linear(HIDDEN, 64)
+    params = [*vision.parameters(), *words.parameters(), *img_proj.parameters(), *txt_proj.parameters()]
+    lr = 1e-3
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
+    t0 = time.time()
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = lr * _schedule(step, steps, 30)
+        idx = torch.randint(len(scene_list), (batch,)).tolist()
+        texts = [_train_text(scene_list[i], rng, 0.7) for i in idx]
+        ids = tok(texts, padding=True, return_tensors="pt")["input_ids"]
+        grams = torch.cat([ids, v + ids[:, :-1] * v + ids[:, 1:]], 1)
+        h = vision(pixel_values=normalise(pix[idx])).last_hidden_state.mean(1)
+        logits = F.normalize(img_proj(h), dim=-1) @ F.normalize(txt_proj(words(grams)), dim=-1).T / 0.07
+        same = torch.tensor([[a == b for b in texts] for a in texts]) & ~torch.eye(batch, dtype=torch.bool)
+        logits = logits.masked_fill(same, -1e4)
+        target = torch.arange(batch)
+        loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step % 50 == 0 or step == steps - 1:
+            log(f"vision warm start step {step:4d} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
+
+
+def train_itm(
+    out: Path, *, seed: int = 0, steps: int = 1000, vision_steps: int = 400, batch: int = 64, log: Log = print
+) -> Path:
+    """Train toy BLIP-2 stage-1 style (ITC + ITM with one-attribute hard negatives); save_pretrained."""
+    from transformers import Blip2ForImageTextRetrieval
+
+    from rewardkit.backends.blip2_itm import itm_logits_from_hidden
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed + 1)
+    tok = text_tokenizer()
+    model = Blip2ForImageTextRetrieval(blip2_config(qformer_vocab=len(tok)))
+    with torch.no_grad():
+        model.query_tokens.normal_(0, 0.02)
+    scene_list, pix = _pool(16_000, seed + 1, log)
+    pretrain_vision(model.vision_model, scene_list, pix, seed=seed, steps=vision_steps, log=log)
+    lr = 1e-3
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
+    model.train()
+    t0 = time.time()
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = lr * _schedule(step, steps, 50)
+        idx = torch.randint(len(scene_list), (batch,)).tolist()
+        chosen = [scene_list[i] for i in idx]
+        pos = [_train_text(s, rng) for s in chosen]
+        hard = [sc.full(corrupt(s, rng), rng) for s in chosen]
+        hidden = model.vision_model(pixel_values=normalise(pix[idx])).last_hidden_state
+        enc = tok(pos + hard, padding=True, return_tensors="pt")
+        ids, mask = enc["input_ids"], enc["attention_mask"]
+        # ITC: image queries vs caption [CLS], max over queries.
+        q = _qformer_image(model, hidden)
+        t = _qformer_text(model, ids[:batch], mask[:batch])
+        sim = torch.einsum("iqd,td->itq", q, t).max(-1).values / 0.07
+        same = torch.tensor([[a == b for b in pos] for a in pos]) & ~torch.eye(batch, dtype=torch.bool)
+        sim = sim.masked_fill(same, -1e4)
+        target = torch.arange(batch)
+        loss_itc = (F.cross_entropy(sim, target) + F.cross_entropy(sim.T, target)) / 2
+        # ITM: positives, one-attribute hard negatives, and another scene's caption.
+        perm = torch.randperm(batch)
+        other = [pos[j] if pos[j] != pos[i] else hard[i] for i, j in enumerate(perm.tolist())]
+        enc_o = tok(other, padding=True, return_tensors="pt")
+        h3 = torch.cat([hidden, hidden, hidden])
+        n = ids.shape[1]
+        ids_o = F.pad(
+            enc_o["input_ids"], (0, max(0, n - enc_o["input_ids"].shape[1])), value=tok.pad_token_id
+        )
+        mask_o = F.pad(enc_o["attention_mask"], (0, max(0, n - enc_o["attention_mask"].shape[1])))
+        n = max(n, ids_o.shape[1])
+        ids3 = torch.cat([F.pad(ids, (0, n - ids.shape[1]), value=tok.pad_token_id), ids_o])
+        mask3 = torch.cat([F.pad(mask, (0, n - mask.shape[1])), mask_o])
+        logits = itm_logits_from_hidden(model, h3, ids3, mask3)
+        labels = torch.cat([torch.ones(batch), torch.zeros(2 * batch)]).long()
+        weight = torch.tensor([2.0, 1.0])  # balance: one positive for two negatives
+        loss_itm = F.cross_entropy(logits, labels, weight=weight)
+        loss = loss_itc + loss_itm
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % 50 == 0 or step == steps - 1:
+            acc = (logits.argmax(-1) == labels).float().mean().item()
+            log(
+                f"itm step {step:4d} itc {loss_itc.item():.3f} itm {loss_itm.item():.3f} "
+                f"acc {acc:.3f} ({time.time() - t0:.0f} s)"
+            )
+    model.eval()
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    image_processor().save_pretrained(out)
+    return out
+
+
+def opt_config(tok: Any) -> Any:
+    """Tiny OPT: 2 layers of width 128 over the toy vocabulary."""
+    from transformers import OPTConfig
+
+    return OPTConfig(
+        vocab_size=len(tok),
+        hidden_size=HIDDEN,
+        num_hidden_layers=2,
+        ffn_dim=4 * HIDDEN,
+        num_attention_heads=4,
+        max_position_embeddings=128,
+        word_embed_proj_dim=HIDDEN,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        dropout=0.0,
+    )
+
+
+def _caption_batch(tok: Any, texts: Sequence[str], n_image: int, image_id: int) -> dict[str, torch.Tensor]:
+    """``<image>*n <s> caption </s>`` ids with labels on the caption and EOS only."""
+    bodies = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+    n = max(len(b) for b in bodies) + n_image + 2
+    ids = torch.full((len(texts), n), tok.pad_token_id)
+    mask = torch.zeros((len(texts), n), dtype=torch.long)
+    labels = torch.full((len(texts), n), -100)
+    for i, body in enumerate(bodies):
+        seq = [image_id] * n_image + [tok.bos_token_id] + body + [tok.eos_token_id]
+        ids[i, : len(seq)] = torch.tensor(seq)
+        mask[i, : len(seq)] = 1
+        labels[i, n_image + 1 : len(seq)] = torch.tensor(body + [tok.eos_token_id])
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def _lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(
+        logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100
+    )
+
+
+def sft_text(scene: sc.Scene, rng: random.Random, p_terse: float = 0.7) -> str:
+    """The SFT caption mix: terse with probability ``p_terse``, else a description with some detail."""
+    if rng.random() < p_terse:
+        return sc.terse(scene)
+    while True:
+        detail = sc.random_detail(rng, 0.5)
+        if any(detail.values()):
+            return sc.describe(scene, rng, **detail)
+
+
+def train_captioner(
+    out_lm: Path,
+    out_captioner: Path,
+    itm_dir: Path,
+    *,
+    seed: int = 0,
+    stage2_steps: int = 1000,
+    sft_steps: int = 600,
+    batch: int = 64,
+    p_terse: float = 0.7,
+    log: Log = print,
+) -> tuple[Path, Path]:
+    """Stage 2 (Q-Former + OPT on every detail level, plus text-only LM batches), then SFT with OPT frozen.
+
+    The OPT of stage 2 is saved as the toy reference LM; the captioner keeps it frozen and
+    its Q-Former, query tokens and projection are fine-tuned on the mostly-terse SFT mix.
+    """
+    from transformers import Blip2ForConditionalGeneration, Blip2ForImageTextRetrieval
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed + 2)
+    tok = causal_tokenizer()
+    image_id = tok.convert_tokens_to_ids("<image>")
+    model = Blip2ForConditionalGeneration(blip2_config(qformer_vocab=None, lm_tokenizer=tok))
+    itm = Blip2ForImageTextRetrieval.from_pretrained(itm_dir)
+    # The Q-Former's text-only feed-forward layers have no place without text input.
+    own = set(model.state_dict())
+    state = {
+        k: v
+        for k, v in itm.state_dict().items()
+        if k.startswith(("vision_model.", "qformer.", "query_tokens")) and k in own
+    }
+    missing, _ = model.load_state_dict(state, strict=False)
+    assert all(k.startswith(("language_", "qformer.embeddings")) for k in missing), missing
+    del itm
+    model.vision_model.requires_grad_(False)
+    scene_list, pix = _pool(16_000, seed + 2, log)
+    lm = model.language_model
+
+    def run(
+        steps: int, params: list[torch.nn.Parameter], lr: float, text_fn, text_only: bool, tag: str
+    ) -> None:
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+        t0 = time.time()
+        for step in range(steps):
+            for g in opt.param_groups:
+                g["lr"] = lr * _schedule(step, steps, 30)
+            idx = torch.randint(len(scene_list), (batch,)).tolist()
+            texts = [text_fn(scene_list[i]) for i in idx]
+            b = _caption_batch(tok, texts, N_QUERY, image_id)
+            out = model(pixel_values=normalise(pix[idx]), **b)
+            loss = out.loss
+            if text_only:  # the same LM also learns the language without the visual prefix
+                t = _caption_batch(tok, [_train_text(scene_list[i], rng, 0.3) for i in idx], 0, image_id)
+                lm_out = lm(input_ids=t["input_ids"], attention_mask=t["attention_mask"])
+                loss = loss + _lm_loss(lm_out.logits, t["labels"])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            if step % 50 == 0 or step == steps - 1:
+                log(f"{tag} step {step:4d} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
+
+    model.train()
+    stage2 = [p for n, p in model.named_parameters() if not n.startswith("vision_model.")]
+    run(stage2_steps, stage2, 1e-3, lambda s: _train_text(s, rng, 0.4), True, "stage2")
+    model.eval()
+    lm.save_pretrained(out_lm)
+    tok.save_pretrained(out_lm)
+    model.train()
+    lm.requires_grad_(False)
+    sft = [p for n, p in model.named_parameters() if p.requires_grad]
+    run(sft_steps, sft, 5e-4, lambda s: sft_text(s, rng, p_terse), False, "sft")
+    model.eval()
+    model.save_pretrained(out_captioner)
+    tok.save_pretrained(out_captioner)
+    image_processor().save_pretrained(out_captioner)
+    return out_lm, out_captioner
