@@ -206,6 +206,30 @@ for _spec in (
         "toy world mean token log-prob",
         "0.4M params, shipped",
     ),
+    ModelSpec(
+        "toy-captioner",
+        "blip2_captioner",
+        str(TOY_WEIGHTS / "captioner"),
+        None,
+        "toy world BLIP-2 captioner after SFT (the A2C start)",
+        "2M params, shipped",
+    ),
+    ModelSpec(
+        "toy-a2c",
+        "blip2_captioner",
+        str(TOY_WEIGHTS / "captioner-a2c"),
+        None,
+        "toy captioner after A2C with the toy preset (micro-VLRM)",
+        "2M params, shipped",
+    ),
+    ModelSpec(
+        "blip2-opt-2.7b",
+        "blip2_captioner",
+        "Salesforce/blip2-opt-2.7b",
+        None,
+        "BLIP-2 OPT-2.7B captioner (VLRM's starting policy)",
+        "3.8B params",
+    ),
 ):
     MODELS.register(_spec.name, _spec)
 
@@ -253,7 +277,9 @@ for _preset in (
         (
             ComponentSpec("itm", "itm", "toy-itm", 1.0),
             ComponentSpec("ref", "ref", "toy-opt", 1.0),
-            *_PENALTIES,
+            ComponentSpec("bad", "bad"),
+            ComponentSpec("repeat", "repeat", options={"exempt": "toy_repeat_exempt"}),
+            ComponentSpec("noeos", "noeos"),
         ),
         "toy-clip",
         "The toy world's VLRM: toy ITM + toy ref - bad - repeat - noeos; evaluator toy CLIP (offline)",

@@ -72,3 +72,28 @@ def preset_file(tmp_path_factory, open_clip_dir, blip2_itm_dir, opt_dir):
     path = d / "tiny.json"
     path.write_text(json.dumps(spec))
     return path
+
+
+@pytest.fixture(scope="session")
+def captioner_dir(tiny_dir):
+    return tiny_models.save_blip2_captioner(tiny_dir / "captioner")
+
+
+@pytest.fixture(scope="session")
+def train_config_file(tmp_path_factory, preset_file, captioner_dir):
+    """A training config for the tiny captioner with the tiny preset (toy scenes as data)."""
+    d = tmp_path_factory.mktemp("train")
+    cfg = {
+        "policy": str(captioner_dir),
+        "preset": str(preset_file),
+        "captions_per_step": 8,
+        "samples_per_image": 2,
+        "micro_batch": 4,
+        "max_new_tokens": 8,
+        "probe_every": 0,
+        "checkpoint_every": 2,
+        "device": "cpu",
+    }
+    path = d / "train.json"
+    path.write_text(json.dumps(cfg))
+    return path

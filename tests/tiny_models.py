@@ -175,3 +175,35 @@ def make_images(n: int, seed: int = 0, size: int = 40):
 
     rng = np.random.default_rng(seed)
     return [Image.fromarray(rng.integers(0, 256, (size, size + 8, 3), dtype=np.uint8)) for _ in range(n)]
+
+
+def save_blip2_captioner(out: Path, seed: int = 0) -> Path:
+    """A tiny random ``Blip2ForConditionalGeneration`` (OPT language model) with an ``<image>`` token."""
+    from transformers import Blip2ForConditionalGeneration, BlipImageProcessor, OPTConfig
+
+    from rewardkit.backends.word_tokenizer import build_word_tokenizer
+
+    torch.manual_seed(seed)
+    tok = build_word_tokenizer(WORDS, style="causal", extra_specials=["<image>"])
+    text = OPTConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        ffn_dim=64,
+        num_attention_heads=2,
+        max_position_embeddings=96,
+        word_embed_proj_dim=32,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
+    cfg = blip2_config(
+        len(tok), text_config=text.to_dict(), image_token_index=tok.convert_tokens_to_ids("<image>")
+    )
+    model = Blip2ForConditionalGeneration(cfg)
+    with torch.no_grad():
+        model.query_tokens.normal_(0, 0.5)
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    BlipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(out)
+    return out

@@ -135,6 +135,33 @@ def score(
     raise typer.Exit(score_command(config, quiet=quiet))
 
 
+@app.command()
+def train(
+    preset: str = typer.Option(
+        "toy", "--preset", "-p", help="toy, vlrm or vlrm-rs: the reward and the default settings."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML/JSON file overriding any training setting."
+    ),
+    steps: int | None = typer.Option(None, "--steps", help="Total A2C iterations (default: the preset's)."),
+    out: Path = typer.Option(
+        Path("runs/a2c"), "--out", help="Run folder: checkpoint/, metrics.jsonl, final policy."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint exactly."),
+    policy: str | None = typer.Option(
+        None, "--policy", help="Starting captioner (model name or BLIP-2 folder)."
+    ),
+    device: str | None = typer.Option(
+        None, "--device", help="cpu or cuda (accelerate picks GPUs under accelerate launch)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Fine-tune a BLIP-2 captioner with A2C and a preset's reward (VLRM Section 3.5)."""
+    from rewardkit.cli.train import train_command
+
+    raise typer.Exit(train_command(preset, config, steps, out, resume, policy, device, quiet))
+
+
 def main() -> None:
     """Entry point: runs the app and turns user mistakes into one line and exit code 2."""
     try:

@@ -181,6 +181,9 @@ def blip2_config(*, qformer_vocab: int | None, lm_tokenizer: Any | None = None) 
             "encoder_hidden_size": HIDDEN,
             "max_position_embeddings": 64,
             "use_qformer_text_input": qformer_vocab is not None,
+            # Dropout (BERT's 0.1 by default) slows this tiny Q-Former from scratch several-fold.
+            "hidden_dropout_prob": 0.0,
+            "attention_probs_dropout_prob": 0.0,
         },
         text_config=text_config,
         num_query_tokens=N_QUERY,
@@ -286,7 +289,7 @@ def pretrain_vision(
 
 
 def train_itm(
-    out: Path, *, seed: int = 0, steps: int = 1000, vision_steps: int = 400, batch: int = 64, log: Log = print
+    out: Path, *, seed: int = 0, steps: int = 800, vision_steps: int = 300, batch: int = 64, log: Log = print
 ) -> Path:
     """Train toy BLIP-2 stage-1 style (ITC + ITM with one-attribute hard negatives); save_pretrained."""
     from transformers import Blip2ForImageTextRetrieval
@@ -338,7 +341,7 @@ def train_itm(
         mask3 = torch.cat([F.pad(mask, (0, n - mask.shape[1])), mask_o])
         logits = itm_logits_from_hidden(model, h3, ids3, mask3)
         labels = torch.cat([torch.ones(batch), torch.zeros(2 * batch)]).long()
-        weight = torch.tensor([2.0, 1.0])  # balance: one positive for two negatives
+        weight = torch.tensor([1.0, 2.0])  # balance: two negatives (class 0) for each positive (class 1)
         loss_itm = F.cross_entropy(logits, labels, weight=weight)
         loss = loss_itc + loss_itm
         opt.zero_grad()

@@ -1,0 +1,74 @@
+"""``rewardkit train``: options to a TrainConfig, a Rich progress bar with reward components, clean exit."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from rewardkit.errors import RewardkitError
+
+
+def train_command(
+    preset: str,
+    config_path: Path | None,
+    steps: int | None,
+    out: Path,
+    resume: bool,
+    policy: str | None,
+    device: str | None,
+    quiet: bool,
+) -> int:
+    """Run (or resume) an A2C job; under a multi-process launcher, end every process cleanly."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rewardkit.train.a2c import A2CTrainer
+    from rewardkit.train.config import load_config
+
+    cfg = load_config(preset, config_path, steps=steps, policy=policy, device=device)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    checkpoint = out / "checkpoint"
+    if resume and not checkpoint.exists():
+        raise RewardkitError(f"--resume: no checkpoint in {out}")
+    if not resume and (out / "metrics.jsonl").exists():
+        raise RewardkitError(
+            f"{out} already holds a run: pass --resume to continue it or choose another --out"
+        )
+    trainer = A2CTrainer(cfg, out)
+    if resume:
+        trainer.load(checkpoint)
+    console = Console(stderr=True)
+    main = trainer.acc.is_main_process
+    with Progress(
+        TextColumn("[bold]A2C"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        disable=quiet or not main,
+    ) as bar:
+        task = bar.add_task("", total=cfg.steps, completed=trainer.step_index)
+
+        def on_step(m: dict) -> None:
+            parts = [f"{k[:-5]} {m[k]:.3f}" for k in m if k.endswith("_mean") and k[:-5] not in ("length",)]
+            if "probe_R@1" in m:
+                parts.append(f"R@1 {m['probe_R@1']:.3f}")
+            bar.update(task, completed=m["step"], description=" ".join(parts))
+
+        trainer.train(cfg.steps, on_step=on_step)
+    trainer.export_policy(out / "policy")
+    if main and not quiet:
+        console.print(f"policy: {out / 'policy'}\nmetrics: {out / 'metrics.jsonl'}")
+    if world > 1:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    return 0

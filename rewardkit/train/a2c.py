@@ -1,0 +1,507 @@
+"""A minimal A2C trainer for BLIP-2 captioners, as VLRM Section 3.5 describes it, on accelerate.
+
+One iteration (``A2CTrainer.step``):
+  1. sample captions from the policy (top-k, temperature) and compute per-token returns R(t_k)
+     with the preset's reward (VLRM Eq. 1: sequence-level model scores plus the bad / repeat /
+     no-EOS penalties placed at their tokens);
+  2. values V_k from a value head on the language model's hidden states with LoRA adapters
+     active *only* for this pass; L_v = mean (R - V)^2 trains LoRA and the head;
+  3. advantages A = R - V (optionally minus a group baseline), normalised over the whole batch
+     to M, and L_p = -mean p_k M_k (or log p_k) trains the policy's Q-Former, queries and projection.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from rewardkit.functional.a2c import (
+    group_baseline,
+    normalized_advantages,
+    policy_loss,
+    token_entropy,
+    value_loss,
+)
+from rewardkit.train.config import TrainConfig
+from rewardkit.train.value_head import build_value_head
+
+PENALTIES = ("bad", "repeat", "noeos")
+
+
+class A2CModel(nn.Module):
+    """BLIP-2 policy + LoRA'd language model (value pass only) + value head, as one module for DDP."""
+
+    def __init__(self, blip2: nn.Module, config: TrainConfig) -> None:
+        super().__init__()
+        from peft import LoraConfig, get_peft_model
+
+        self.blip2 = blip2
+        blip2.requires_grad_(False)
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            target_modules=list(config.lora_targets),
+            lora_dropout=0.0,
+        )
+        # LoRA layers are injected in place: blip2.language_model and self.lm share them, and
+        # every policy pass (sampling included) runs inside ``self.lm.disable_adapter()``.
+        self.lm = get_peft_model(blip2.language_model, lora)
+        hidden = blip2.config.text_config.hidden_size
+        self.value_head = build_value_head(config.value_head, hidden, layers=config.value_head_layers)
+        for name, p in blip2.named_parameters():
+            if name.startswith(tuple(config.trainable)) and "lora_" not in name:
+                p.requires_grad_(True)
+        self.n_query = blip2.config.num_query_tokens
+
+    def policy_parameters(self) -> list[nn.Parameter]:
+        """Trainable parameters of the generating part (Q-Former, queries, projection by default)."""
+        return [p for n, p in self.blip2.named_parameters() if p.requires_grad and "lora_" not in n]
+
+    def value_parameters(self) -> list[nn.Parameter]:
+        """LoRA adapters and the value head."""
+        lora = [p for n, p in self.lm.named_parameters() if "lora_" in n]
+        return lora + list(self.value_head.parameters())
+
+    def image_embeds(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Frozen vision-encoder states (no gradient unless the encoder is trainable)."""
+        grad = any(p.requires_grad for p in self.blip2.vision_model.parameters())
+        with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
+            return self.blip2.vision_model(pixel_values=pixel_values).last_hidden_state
+
+    def prefix(self, image_embeds: torch.Tensor) -> torch.Tensor:
+        """Q-Former queries projected into the language model's input space, ``[B, Q, H]``."""
+        m = self.blip2
+        q = m.qformer(
+            query_embeds=m.query_tokens.expand(image_embeds.shape[0], -1, -1),
+            encoder_hidden_states=image_embeds,
+            encoder_attention_mask=torch.ones(
+                image_embeds.shape[:-1], dtype=torch.long, device=image_embeds.device
+            ),
+        ).last_hidden_state
+        return m.language_projection(q.to(m.language_projection.weight.dtype))
+
+    def _lm_inputs(
+        self, prefix: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.lm.get_input_embeddings()(ids)
+        inputs = torch.cat([prefix.to(emb.dtype), emb], 1)
+        att = torch.cat([torch.ones(prefix.shape[:2], dtype=mask.dtype, device=mask.device), mask], 1)
+        return inputs, att
+
+    def forward(
+        self, image_embeds: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, *, values: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Token log-probs ``[B, T]``, entropies ``[B, T]`` and values ``[B, T]`` of captions ``ids``.
+
+        ``ids`` is ``[BOS, t_1 .. t_T]`` (``[B, T+1]``) and ``mask`` marks BOS and real tokens.
+        The policy pass runs with adapters disabled; the value pass with adapters enabled and
+        the visual prefix detached, so L_v reaches only LoRA and the value head.
+        """
+        prefix = self.prefix(image_embeds)
+        inputs, att = self._lm_inputs(prefix, ids, mask)
+        q = self.n_query
+        with self.lm.disable_adapter():
+            logits = self.lm(inputs_embeds=inputs, attention_mask=att).logits[:, q : q + ids.shape[1] - 1]
+        logp = torch.log_softmax(logits.float(), -1).gather(-1, ids[:, 1:, None]).squeeze(-1)
+        ent = token_entropy(logits)
+        vals = None
+        if values:
+            v_inputs, _ = self._lm_inputs(prefix.detach(), ids, mask)
+            hidden = self.lm(
+                inputs_embeds=v_inputs, attention_mask=att, output_hidden_states=True
+            ).hidden_states[-1]
+            vals = self.value_head(hidden, att)[:, q : q + ids.shape[1] - 1]
+        return logp, ent, vals
+
+
+class ImageSource:
+    """Training images: toy scenes rendered on the fly, or a fixed list of image files."""
+
+    def __init__(self, data: str, seed: int) -> None:
+        self.data, self.seed = data, seed
+        self.files: list[Path] = []
+        if data != "toy":
+            path = Path(data)
+            if path.is_dir():
+                self.files = sorted(
+                    p for p in path.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")
+                )
+            elif path.is_file():
+                from rewardkit.scoring.rows import read_rows
+
+                rows, _ = read_rows(path)
+                self.files = list(dict.fromkeys(r.image for r in rows if r.image is not None))
+            if not self.files:
+                from rewardkit.errors import RewardkitError
+
+                raise RewardkitError(f"no training images found in {data!r}")
+
+    def batch(self, step: int, n: int, rank: int = 0) -> list[Any]:
+        """The ``n`` images of a step (deterministic in step and rank: resuming replays the same data)."""
+        rng = random.Random(f"{self.seed}-{step}-{rank}")
+        if self.data == "toy":
+            from rewardkit.toy import scenes as sc
+
+            return [sc.render(sc.sample_scene(rng)) for _ in range(n)]
+        from PIL import Image
+
+        out = []
+        for p in (
+            rng.sample(self.files, min(n, len(self.files)))
+            if n <= len(self.files)
+            else rng.choices(self.files, k=n)
+        ):
+            with Image.open(p) as im:
+                out.append(im.convert("RGB"))
+        return out
+
+
+class A2CTrainer:
+    """Builds the policy, reward and optimiser from a :class:`TrainConfig`; ``train`` runs the loop."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        out: Path,
+        *,
+        accelerator: Any | None = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        from accelerate import Accelerator
+        from transformers import AutoImageProcessor, AutoTokenizer, Blip2ForConditionalGeneration
+
+        from rewardkit.backends.base import load_hf
+        from rewardkit.presets import build_reward, load_preset
+        from rewardkit.registry import MODELS
+
+        self.config, self.out, self.log = config, Path(out), log
+        cpu = config.device == "cpu" or not torch.cuda.is_available()
+        self.acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=cpu)
+        torch.manual_seed(config.seed)
+        policy = config.policy
+        if policy in MODELS:
+            policy = MODELS.get(policy).checkpoint
+        self.policy_name = policy
+        blip2 = load_hf(Blip2ForConditionalGeneration, policy)
+        self.tokenizer = load_hf(AutoTokenizer, policy)
+        self.image_processor = load_hf(AutoImageProcessor, policy)
+        self.model = A2CModel(blip2, config)
+        device = self.acc.device
+        self.preset = load_preset(config.preset)
+        self.reward = build_reward(self.preset, device=str(device), batch_size=max(16, config.micro_batch))
+        weights = {**self.reward.weights, **config.reward_weights}
+        self.seq_weights = {n: w for n, w in weights.items() if n not in PENALTIES}
+        self.bad_phrases, self.repeat_exempt = None, None
+        for c in self.reward.components:  # token-level penalties use the preset's own lists
+            if c.name == "bad":
+                self.bad_phrases = getattr(c.reward, "phrases", None)
+            if c.name == "repeat":
+                self.repeat_exempt = getattr(c.reward, "exempt", None)
+        groups = [
+            {"params": self.model.policy_parameters(), "lr": config.lr},
+            {"params": self.model.value_parameters(), "lr": config.value_lr or config.lr},
+        ]
+        self.optimizer = torch.optim.Adam(groups, weight_decay=config.weight_decay)
+        warm = max(1, config.warmup_steps)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: min(1.0, (s + 1) / warm))
+        self.model, self.optimizer, self.scheduler = self.acc.prepare(
+            self.model, self.optimizer, self.scheduler
+        )
+        self.images = ImageSource(config.data, config.seed)
+        self.step_index = 0
+        self.probe = None
+
+    # ------------------------------------------------------------ pieces of one step
+
+    @property
+    def core(self) -> A2CModel:
+        return self.acc.unwrap_model(self.model)
+
+    def pixel_values(self, images: Sequence[Any]) -> torch.Tensor:
+        pix = self.image_processor(images=list(images), return_tensors="pt")["pixel_values"]
+        return pix.to(self.acc.device)
+
+    @torch.no_grad()
+    def sample(
+        self, image_embeds: torch.Tensor, n: int, **generation: Any
+    ) -> tuple[torch.Tensor, torch.Tensor, list[bool]]:
+        """``n`` captions per image: ids ``[B*n, T+1]`` starting with BOS, their mask, and ended-with-EOS flags."""
+        core, cfg, tok = self.core, self.config, self.tokenizer
+        prefix = core.prefix(image_embeds).repeat_interleave(n, 0)
+        bos = torch.full((prefix.shape[0], 1), tok.bos_token_id, device=prefix.device)
+        inputs, att = core._lm_inputs(prefix, bos, torch.ones_like(bos))
+        settings = {
+            "do_sample": True,
+            "top_k": cfg.top_k,
+            "temperature": cfg.temperature,
+            "max_new_tokens": cfg.max_new_tokens,
+        }
+        settings.update(generation)
+        settings = {k: v for k, v in settings.items() if v is not None}
+        with core.lm.disable_adapter():
+            gen = core.lm.generate(
+                inputs_embeds=inputs,
+                attention_mask=att,
+                eos_token_id=tok.eos_token_id,
+                pad_token_id=tok.pad_token_id,
+                **settings,
+            )
+        eos = tok.eos_token_id
+        rows, ended = [], []
+        for seq in gen.tolist():
+            if eos in seq:
+                seq = seq[: seq.index(eos) + 1]
+                ended.append(True)
+            else:
+                ended.append(False)
+            rows.append([tok.bos_token_id, *seq])
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = torch.tensor(r)
+            mask[i, : len(r)] = 1
+        return ids.to(prefix.device), mask.to(prefix.device), ended
+
+    def captions(self, ids: torch.Tensor) -> list[str]:
+        from rewardkit.backends.blip2_captioner import clean_caption
+
+        return [clean_caption(t) for t in self.tokenizer.batch_decode(ids[:, 1:], skip_special_tokens=True)]
+
+    def returns(
+        self, ids: torch.Tensor, mask: torch.Tensor, ended: list[bool], images: list[Any]
+    ) -> tuple[torch.Tensor, dict[str, list[float]]]:
+        """Per-token returns ``[B, T]`` (VLRM Eq. 1) and every reward component per caption."""
+        from rewardkit.functional.returns import batch_token_returns, token_pieces
+
+        caps = self.captions(ids)
+        comps = self.reward.score_components(caps, images=images, ended_with_eos=ended)
+        seq = [
+            math.fsum(
+                w * comps[n][i]
+                for n, w in self.seq_weights.items()
+                if n in comps and not math.isnan(comps[n][i])
+            )
+            for i in range(len(caps))
+        ]
+        pieces = [token_pieces(self.tokenizer, row[1 : int(m.sum())]) for row, m in zip(ids.tolist(), mask)]
+        # EOS is a token of the caption: its piece is empty, so it carries no penalty.
+        ret, _ = batch_token_returns(
+            pieces,
+            seq,
+            None,
+            ended_with_eos=ended,
+            bad_phrases=self.bad_phrases,
+            repeat_exempt=self.repeat_exempt,
+            gamma=self.config.gamma,
+            length=ids.shape[1] - 1,
+        )
+        comps["sequence"] = seq
+        comps["length"] = [float(len(p)) for p in pieces]
+        return ret.to(ids.device), comps
+
+    def step(self) -> dict[str, Any]:
+        """One A2C iteration over ``captions_per_step`` captions; returns its metrics."""
+        cfg, acc = self.config, self.acc
+        n_img = cfg.captions_per_step // cfg.samples_per_image // acc.num_processes
+        images = self.images.batch(self.step_index, n_img, acc.process_index)
+        pix = self.pixel_values(images)
+        self.model.train()
+        with torch.no_grad():
+            embeds = self.core.image_embeds(pix)
+        ids, mask, ended = self.sample(embeds, cfg.samples_per_image)
+        rep_images = [im for im in images for _ in range(cfg.samples_per_image)]
+        returns, comps = self.returns(ids, mask, ended, rep_images)
+        tok_mask = mask[:, 1:].float()
+        embeds_rep = embeds.repeat_interleave(cfg.samples_per_image, 0)
+        # Pass 1 (no grad): values of the whole batch, for the batch-wide normalisation of A.
+        with torch.no_grad():
+            _, _, values = self.core(embeds_rep, ids, mask)
+        adv = returns - values
+        if cfg.group_baseline and cfg.samples_per_image > 1:
+            group = torch.arange(n_img, device=ids.device).repeat_interleave(cfg.samples_per_image)
+            totals = returns[:, 0]
+            adv = returns - 0.5 * (values + group_baseline(totals, group)[:, None])
+        adv = adv * tok_mask
+        if acc.num_processes == 1:
+            m = normalized_advantages(adv, tok_mask)
+            std = adv[tok_mask.bool()].std()
+        else:  # mean and std over the tokens of every process's captions (VLRM: the whole batch)
+            moments = acc.reduce(torch.stack([adv.sum(), (adv**2).sum(), tok_mask.sum()]), "sum")
+            mean = moments[0] / moments[2]
+            std = ((moments[1] - moments[2] * mean**2) / (moments[2] - 1).clamp(min=1)).clamp(min=0).sqrt()
+            m = torch.where(tok_mask.bool(), (adv - mean) / (std + 1e-8), torch.zeros_like(adv))
+        # Pass 2: micro-batches with gradients; each caption is used exactly once.
+        n = ids.shape[0]
+        micro = max(1, min(cfg.micro_batch, n))
+        stats = {"loss_policy": 0.0, "loss_value": 0.0, "entropy": 0.0}
+        self.optimizer.zero_grad()
+        for start in range(0, n, micro):
+            sl = slice(start, start + micro)
+            frac = (min(n, start + micro) - start) / n
+            logp, ent, vals = self.model(embeds_rep[sl], ids[sl], mask[sl])
+            tm = tok_mask[sl]
+            l_p = policy_loss(logp, m[sl], tm, cfg.policy_objective)
+            l_v = value_loss(vals, returns[sl], tm)
+            h = ((ent * tm).sum(-1) / tm.sum(-1).clamp(min=1)).mean()
+            loss = (l_p + l_v - cfg.entropy_coef * h) * frac
+            acc.backward(loss)
+            stats["loss_policy"] += l_p.item() * frac
+            stats["loss_value"] += l_v.item() * frac
+            stats["entropy"] += h.item() * frac
+        if cfg.grad_clip:
+            acc.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step_index += 1
+        metrics: dict[str, Any] = {"step": self.step_index, "lr": self.scheduler.get_last_lr()[0], **stats}
+        for name, vals in comps.items():
+            v = torch.tensor([x for x in vals if not math.isnan(x)] or [math.nan])
+            metrics[f"{name}_mean"] = float(v.mean())
+            metrics[f"{name}_std"] = float(v.std()) if v.numel() > 1 else 0.0
+        metrics["advantage_std"] = float(std)
+        metrics["example"] = self.captions(ids[:1])[0]
+        return metrics
+
+    # ------------------------------------------------------------ evaluation, checkpoints, loop
+
+    @torch.no_grad()
+    def probe_recall(self) -> dict[str, float]:
+        """Toy preset: toy-CLIP R@1 of beam captions (VLRM Table 2 settings) on held-out scenes."""
+        from rewardkit.backends.blip2_captioner import VLRM_GENERATION
+        from rewardkit.toy import scenes as sc
+        from rewardkit.toy.quality import _clip, toy_clip_recall
+
+        if self.probe is None:
+            scene_list = sc.scenes(self.config.probe_size, 10_000 + self.config.seed)
+            self.probe = ([sc.render(s) for s in scene_list], _clip(None))
+        images, clip = self.probe
+        self.model.eval()
+        caps = []
+        for i in range(0, len(images), 50):
+            embeds = self.core.image_embeds(self.pixel_values(images[i : i + 50]))
+            settings = {k: v for k, v in VLRM_GENERATION.items()}
+            ids, _, _ = self.sample(embeds, 1, **settings, top_k=None, temperature=None)
+            caps.extend(self.captions(ids))
+        from rewardkit.toy.scenes import is_grammatical
+
+        r = toy_clip_recall(caps, images, clip)
+        return {
+            "probe_R@1": r["R@1"],
+            "probe_grammatical": sum(map(is_grammatical, caps)) / len(caps),
+            "probe_example": caps[0],
+        }
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "step": self.step_index,
+            "torch_rng": torch.get_rng_state(),
+            "python_rng": random.getstate(),
+        }
+
+    def save(self, final: bool = False) -> Path:
+        """Trainable parameters (safetensors), optimiser, scheduler and RNG state, written atomically."""
+        from safetensors.torch import save_file
+
+        acc = self.acc
+        target = self.out / ("final" if final else "checkpoint")
+        if acc.is_main_process:
+            tmp = self.out / f".tmp-{os.getpid()}"
+            tmp.mkdir(parents=True, exist_ok=True)
+            core = self.core
+            trainable = {
+                n: p.detach().cpu().contiguous() for n, p in core.named_parameters() if p.requires_grad
+            }
+            save_file(trainable, str(tmp / "trainable.safetensors"))
+            torch.save(
+                {
+                    "optimizer": self.optimizer.state_dict(),
+                    "scheduler": self.scheduler.state_dict(),
+                    **self.state(),
+                },
+                tmp / "state.pt",
+            )
+            (tmp / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
+            if target.exists():
+                old = self.out / f".old-{os.getpid()}"
+                os.replace(target, old)
+                os.replace(tmp, target)
+                import shutil
+
+                shutil.rmtree(old)
+            else:
+                os.replace(tmp, target)
+        acc.wait_for_everyone()
+        return target
+
+    def load(self, path: Path) -> None:
+        """Restore a checkpoint written by :meth:`save` (exact continuation on CPU)."""
+        from safetensors.torch import load_file
+
+        weights = load_file(str(path / "trainable.safetensors"))
+        missing = self.core.load_state_dict(weights, strict=False)
+        if missing.unexpected_keys:
+            raise RuntimeError(f"unexpected keys in checkpoint: {missing.unexpected_keys[:5]}")
+        state = torch.load(path / "state.pt", weights_only=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step_index = int(state["step"])
+        torch.set_rng_state(state["torch_rng"])
+        py = state["python_rng"]
+        random.setstate((py[0], tuple(py[1]), py[2]))
+        metrics = self.out / "metrics.jsonl"
+        if metrics.exists() and self.acc.is_main_process:  # drop steps the interrupted run logged after it
+            keep = [
+                x
+                for x in metrics.read_text().splitlines()
+                if x.strip() and json.loads(x)["step"] <= self.step_index
+            ]
+            metrics.write_text("".join(x + "\n" for x in keep))
+
+    def export_policy(self, out: Path) -> Path:
+        """The trained captioner as a plain BLIP-2 folder (adapters and value head dropped)."""
+        core = self.core
+        if self.acc.is_main_process:
+            blip2 = core.blip2
+            sd = {k.replace("base_layer.", ""): v for k, v in blip2.state_dict().items() if "lora_" not in k}
+            blip2.save_pretrained(out, state_dict=sd)
+            self.tokenizer.save_pretrained(out)
+            self.image_processor.save_pretrained(out)
+        self.acc.wait_for_everyone()
+        return out
+
+    def train(
+        self, steps: int, *, on_step: Callable[[dict[str, Any]], None] | None = None
+    ) -> list[dict[str, Any]]:
+        """Run until ``steps`` iterations in total; metrics appended to ``OUT/metrics.jsonl``."""
+        cfg, acc = self.config, self.acc
+        self.out.mkdir(parents=True, exist_ok=True)
+        history = []
+        metrics_path = self.out / "metrics.jsonl"
+        toy_probe = cfg.preset == "toy" and cfg.probe_every > 0
+        t0 = time.time()
+        while self.step_index < steps:
+            metrics = self.step()
+            metrics["seconds"] = time.time() - t0
+            if toy_probe and (self.step_index % cfg.probe_every == 0 or self.step_index == steps):
+                metrics.update(self.probe_recall())
+            if acc.is_main_process:
+                with open(metrics_path, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(metrics) + "\n")
+            history.append(metrics)
+            if on_step is not None:
+                on_step(metrics)
+            if cfg.checkpoint_every and (
+                self.step_index % cfg.checkpoint_every == 0 or self.step_index == steps
+            ):
+                self.save()
+        return history
