@@ -10,7 +10,7 @@ else
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 endif
 
-.PHONY: setup demo test test-fast lint format clean
+.PHONY: setup demo test test-fast lint format clean browser
 
 setup: $(VENV)/.installed
 
@@ -22,10 +22,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(BIN)/python examples/vlrm_table1.py
+	$(BIN)/rewardkit score examples/toy/captions.jsonl --preset toy -o runs/demo/toy.scores.jsonl
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -m "slow or not slow"
+
+# The leaderboard test renders the page in headless Chromium; install it where apt can (root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "Chromium not installed: the browser test will say why it skipped"; }
 
 test-fast: setup
 	$(BIN)/python -m pytest

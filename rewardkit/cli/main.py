@@ -162,6 +162,93 @@ def train(
     raise typer.Exit(train_command(preset, config, steps, out, resume, policy, device, quiet))
 
 
+@app.command()
+def bench(
+    model: str = typer.Option(
+        ..., "--model", "-m", help="blip2, vlrm, vlrm-rs, toy-sft, toy-a2c or captions:PATH."
+    ),
+    benchmark: str | None = typer.Option(
+        None, "--benchmark", "-b", help="coco-karpathy-test, esp or toy (default: by model)."
+    ),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Folder with the benchmark's annotation file and images."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", help="Only the first N images (toy: N scenes, default 1000)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the toy benchmark's scenes."),
+    out: Path = typer.Option(
+        Path("leaderboard/results"), "--out", help="Where the result JSON and captions go."
+    ),
+    device: str = typer.Option("auto", "--device"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Caption a benchmark with a captioner (VLRM Table 2 settings) and evaluate the captions."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rewardkit.bench.run import run_bench
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            if stage == "scoring":
+                bar.advance(tasks[stage], done)
+            else:
+                bar.update(tasks[stage], completed=done)
+
+        record = run_bench(
+            model,
+            benchmark,
+            data_dir=data_dir,
+            limit=limit,
+            seed=seed,
+            out=out,
+            device=device,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    if not quiet:
+        m = record["metrics"]
+        r = m.get("clip_recall", {})
+        Console().print(
+            f"{record['model']} on {record['benchmark']} (n={record['n']}): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in r.items())
+            + (f", CIDEr-D {m['CIDEr-D']:.3f}" if "CIDEr-D" in m else "")
+        )
+
+
+leaderboard_app = typer.Typer(help="Build the leaderboard from result JSONs.", no_args_is_help=True)
+app.add_typer(leaderboard_app, name="leaderboard")
+
+
+@leaderboard_app.command("build")
+def leaderboard_build(
+    results: Path = typer.Option(Path("leaderboard/results"), "--results", help="Folder of result JSONs."),
+    out: Path = typer.Option(
+        Path("leaderboard"), "--out", help="Where results.csv, README.md and index.html go."
+    ),
+    curves: list[Path] = typer.Option(
+        [], "--curve", help="toy_a2c result JSON(s) with training curves to plot."
+    ),
+) -> None:
+    """Aggregate results into results.csv, README.md and a static, sortable index.html with plots."""
+    from rewardkit.leaderboard.build import build
+
+    paths = build(results, out, curves)
+    err_console.print("wrote " + ", ".join(str(p) for p in paths.values()))
+
+
 def main() -> None:
     """Entry point: runs the app and turns user mistakes into one line and exit code 2."""
     try:

@@ -288,13 +288,103 @@ def pretrain_vision(
             log(f"vision warm start step {step:4d} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
 
 
+def _itc_itm_loss(
+    model: Any, tok: Any, hidden: torch.Tensor, chosen: list[sc.Scene], rng: random.Random
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """ITC (image queries vs caption [CLS]) and ITM (positives, one-attribute hard negatives, other scenes)."""
+    from rewardkit.backends.blip2_itm import itm_logits_from_hidden
+
+    batch = len(chosen)
+    pos = [_train_text(s, rng) for s in chosen]
+    hard = [sc.full(corrupt(s, rng), rng) for s in chosen]
+    enc = tok(pos + hard, padding=True, return_tensors="pt")
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    # ITC: image queries vs caption [CLS], max over queries.
+    q = _qformer_image(model, hidden)
+    t = _qformer_text(model, ids[:batch], mask[:batch])
+    sim = torch.einsum("iqd,td->itq", q, t).max(-1).values / 0.07
+    same = torch.tensor([[a == b for b in pos] for a in pos]) & ~torch.eye(batch, dtype=torch.bool)
+    sim = sim.masked_fill(same, -1e4)
+    target = torch.arange(batch)
+    loss_itc = (F.cross_entropy(sim, target) + F.cross_entropy(sim.T, target)) / 2
+    # ITM: positives, one-attribute hard negatives, and another scene's caption.
+    perm = torch.randperm(batch)
+    other = [pos[j] if pos[j] != pos[i] else hard[i] for i, j in enumerate(perm.tolist())]
+    enc_o = tok(other, padding=True, return_tensors="pt")
+    h3 = torch.cat([hidden, hidden, hidden])
+    n = ids.shape[1]
+    ids_o = F.pad(enc_o["input_ids"], (0, max(0, n - enc_o["input_ids"].shape[1])), value=tok.pad_token_id)
+    mask_o = F.pad(enc_o["attention_mask"], (0, max(0, n - enc_o["attention_mask"].shape[1])))
+    n = max(n, ids_o.shape[1])
+    ids3 = torch.cat([F.pad(ids, (0, n - ids.shape[1]), value=tok.pad_token_id), ids_o])
+    mask3 = torch.cat([F.pad(mask, (0, n - mask.shape[1])), mask_o])
+    logits = itm_logits_from_hidden(model, h3, ids3, mask3)
+    labels = torch.cat([torch.ones(batch), torch.zeros(2 * batch)]).long()
+    weight = torch.tensor([1.0, 2.0])  # balance: two negatives (class 0) for each positive (class 1)
+    loss_itm = F.cross_entropy(logits, labels, weight=weight)
+    return loss_itc, loss_itm, (logits.argmax(-1) == labels).float().mean().item()
+
+
+def refine_itm(
+    model: Any,
+    tok: Any,
+    scene_list: list[sc.Scene],
+    pix: torch.Tensor,
+    *,
+    seed: int,
+    steps: int,
+    batch: int = 128,
+    log: Log = print,
+) -> None:
+    """BLIP-2 stage-1 proper: vision encoder frozen (its states computed once), Q-Former trained on ITC + ITM."""
+    if steps <= 0:
+        return
+    torch.manual_seed(seed + 7)
+    rng = random.Random(seed + 7)
+    model.vision_model.requires_grad_(False)
+    model.eval()
+    t0 = time.time()
+    with torch.no_grad():
+        states = torch.cat(
+            [
+                model.vision_model(pixel_values=normalise(pix[i : i + 256])).last_hidden_state
+                for i in range(0, len(pix), 256)
+            ]
+        )
+    log(f"itm refine: vision states of {len(states)} scenes in {time.time() - t0:.0f} s")
+    params = [p for p in model.parameters() if p.requires_grad]
+    lr = 5e-4
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
+    model.train()
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = lr * _schedule(step, steps, 30)
+        idx = torch.randint(len(scene_list), (batch,)).tolist()
+        loss_itc, loss_itm, acc = _itc_itm_loss(model, tok, states[idx], [scene_list[i] for i in idx], rng)
+        loss = 0.5 * loss_itc + loss_itm
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step % 100 == 0 or step == steps - 1:
+            log(
+                f"itm refine step {step:4d} itc {loss_itc.item():.3f} itm {loss_itm.item():.3f} acc {acc:.3f} ({time.time() - t0:.0f} s)"
+            )
+    model.vision_model.requires_grad_(True)
+
+
 def train_itm(
-    out: Path, *, seed: int = 0, steps: int = 800, vision_steps: int = 300, batch: int = 64, log: Log = print
+    out: Path,
+    *,
+    seed: int = 0,
+    steps: int = 600,
+    vision_steps: int = 600,
+    refine_steps: int = 1200,
+    batch: int = 64,
+    log: Log = print,
 ) -> Path:
     """Train toy BLIP-2 stage-1 style (ITC + ITM with one-attribute hard negatives); save_pretrained."""
     from transformers import Blip2ForImageTextRetrieval
-
-    from rewardkit.backends.blip2_itm import itm_logits_from_hidden
 
     torch.manual_seed(seed)
     rng = random.Random(seed + 1)
@@ -313,47 +403,19 @@ def train_itm(
             g["lr"] = lr * _schedule(step, steps, 50)
         idx = torch.randint(len(scene_list), (batch,)).tolist()
         chosen = [scene_list[i] for i in idx]
-        pos = [_train_text(s, rng) for s in chosen]
-        hard = [sc.full(corrupt(s, rng), rng) for s in chosen]
         hidden = model.vision_model(pixel_values=normalise(pix[idx])).last_hidden_state
-        enc = tok(pos + hard, padding=True, return_tensors="pt")
-        ids, mask = enc["input_ids"], enc["attention_mask"]
-        # ITC: image queries vs caption [CLS], max over queries.
-        q = _qformer_image(model, hidden)
-        t = _qformer_text(model, ids[:batch], mask[:batch])
-        sim = torch.einsum("iqd,td->itq", q, t).max(-1).values / 0.07
-        same = torch.tensor([[a == b for b in pos] for a in pos]) & ~torch.eye(batch, dtype=torch.bool)
-        sim = sim.masked_fill(same, -1e4)
-        target = torch.arange(batch)
-        loss_itc = (F.cross_entropy(sim, target) + F.cross_entropy(sim.T, target)) / 2
-        # ITM: positives, one-attribute hard negatives, and another scene's caption.
-        perm = torch.randperm(batch)
-        other = [pos[j] if pos[j] != pos[i] else hard[i] for i, j in enumerate(perm.tolist())]
-        enc_o = tok(other, padding=True, return_tensors="pt")
-        h3 = torch.cat([hidden, hidden, hidden])
-        n = ids.shape[1]
-        ids_o = F.pad(
-            enc_o["input_ids"], (0, max(0, n - enc_o["input_ids"].shape[1])), value=tok.pad_token_id
-        )
-        mask_o = F.pad(enc_o["attention_mask"], (0, max(0, n - enc_o["attention_mask"].shape[1])))
-        n = max(n, ids_o.shape[1])
-        ids3 = torch.cat([F.pad(ids, (0, n - ids.shape[1]), value=tok.pad_token_id), ids_o])
-        mask3 = torch.cat([F.pad(mask, (0, n - mask.shape[1])), mask_o])
-        logits = itm_logits_from_hidden(model, h3, ids3, mask3)
-        labels = torch.cat([torch.ones(batch), torch.zeros(2 * batch)]).long()
-        weight = torch.tensor([1.0, 2.0])  # balance: two negatives (class 0) for each positive (class 1)
-        loss_itm = F.cross_entropy(logits, labels, weight=weight)
+        loss_itc, loss_itm, acc = _itc_itm_loss(model, tok, hidden, chosen, rng)
         loss = loss_itc + loss_itm
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if step % 50 == 0 or step == steps - 1:
-            acc = (logits.argmax(-1) == labels).float().mean().item()
             log(
                 f"itm step {step:4d} itc {loss_itc.item():.3f} itm {loss_itm.item():.3f} "
                 f"acc {acc:.3f} ({time.time() - t0:.0f} s)"
             )
+    refine_itm(model, tok, scene_list, pix, seed=seed, steps=refine_steps, log=log)
     model.eval()
     model.save_pretrained(out)
     tok.save_pretrained(out)
@@ -417,7 +479,7 @@ def train_captioner(
     itm_dir: Path,
     *,
     seed: int = 0,
-    stage2_steps: int = 1000,
+    stage2_steps: int = 1500,
     sft_steps: int = 600,
     batch: int = 64,
     p_terse: float = 0.7,
@@ -446,7 +508,6 @@ def train_captioner(
     missing, _ = model.load_state_dict(state, strict=False)
     assert all(k.startswith(("language_", "qformer.embeddings")) for k in missing), missing
     del itm
-    model.vision_model.requires_grad_(False)
     scene_list, pix = _pool(16_000, seed + 2, log)
     lm = model.language_model
 
@@ -474,9 +535,12 @@ def train_captioner(
             if step % 50 == 0 or step == steps - 1:
                 log(f"{tag} step {step:4d} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
 
+    # Stage 2 also tunes the vision encoder (from the ITM's) on captions of every detail level, so it
+    # encodes all attributes; from SFT on it is frozen, as EVA-ViT-g is in BLIP-2 and VLRM.
     model.train()
-    stage2 = [p for n, p in model.named_parameters() if not n.startswith("vision_model.")]
+    stage2 = list(model.parameters())
     run(stage2_steps, stage2, 1e-3, lambda s: _train_text(s, rng, 0.4), True, "stage2")
+    model.vision_model.requires_grad_(False)
     model.eval()
     lm.save_pretrained(out_lm)
     tok.save_pretrained(out_lm)

@@ -153,7 +153,7 @@ def describe(
     others: bool = True,
     background: bool = True,
 ) -> str:
-    """A description with the chosen detail; all ``False`` is the terse caption ("a red circle").
+    """A sentence with the chosen detail; all ``False`` is the terse caption ("a red circle.").
 
     With ``rng`` the phrasing varies (preposition, background phrase, object order of the others).
     """
@@ -172,11 +172,11 @@ def describe(
     text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     if background:
         text += " " + pick(_BG).format(scene.background)
-    return text
+    return text + "."
 
 
 def terse(scene: Scene) -> str:
-    """The terse caption: the largest object's colour and shape."""
+    """The terse caption: the largest object's colour and shape ("a red circle.", four tokens)."""
     return describe(scene, size=False, position=False, others=False, background=False)
 
 
@@ -202,7 +202,7 @@ def vocabulary() -> list[str]:
     """Every word a toy description can use."""
     words = set(SHAPES) | set(COLORS) | set(BACKGROUNDS) | set(SIZES)
     words |= {w for p in POSITIONS for w in p.split()}
-    words |= {"a", "an", "and", "in", "the", "at", "on", "against", "background", ","}
+    words |= {"a", "an", "and", "in", "the", "at", "on", "against", "background", ",", "."}
     return sorted(words)
 
 

@@ -1,0 +1,143 @@
+"""Benchmarks by name: the items (image, references, style) a captioner is evaluated on."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rewardkit.errors import RewardkitError
+
+
+@dataclass
+class BenchItem:
+    """One image to caption, with its references (and ESP style)."""
+
+    id: str
+    image: Path
+    references: list[str] = field(default_factory=list)
+    style: str | None = None
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """A benchmark: how to load it, and the CLIP model that evaluates it."""
+
+    name: str
+    evaluator: str
+    description: str
+    offline: bool = False
+
+
+BENCHMARKS = {
+    "coco-karpathy-test": BenchmarkSpec(
+        "coco-karpathy-test",
+        "clip-vit-g-14",
+        "MS-COCO Karpathy test split, 5,000 images x 5 references (VLRM Table 3)",
+    ),
+    "esp": BenchmarkSpec("esp", "clip-vit-b-32", "ESP styled captions on 996 COCO val2014 images (ESPER)"),
+    "toy": BenchmarkSpec("toy", "toy-clip", "toy world scenes generated from --seed (offline)", offline=True),
+}
+
+
+def get_benchmark(name: str) -> BenchmarkSpec:
+    """A benchmark by name, or an error listing them."""
+    if name not in BENCHMARKS:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(BENCHMARKS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise RewardkitError(f"unknown benchmark {name!r}{hint}; known: {', '.join(BENCHMARKS)}")
+    return BENCHMARKS[name]
+
+
+def toy_items(out: Path, n: int, seed: int) -> list[BenchItem]:
+    """``n`` toy scenes from ``seed`` written under ``out`` (pictures and references)."""
+    from rewardkit.toy.dataset import make_set
+
+    captions = make_set(n, seed, out)
+    rows = [json.loads(x) for x in captions.read_text().splitlines()]
+    return [BenchItem(r["id"], out / r["image"], r["references"]) for r in rows]
+
+
+def coco_karpathy_items(data_dir: Path, limit: int | None = None) -> list[BenchItem]:
+    """The 5,000 test images of the Karpathy split (``dataset_coco.json``) with their 5 references."""
+    split = data_dir / "dataset_coco.json"
+    if not split.is_file():
+        raise RewardkitError(
+            f"coco-karpathy-test needs {split} (Karpathy's split file, from the 'caption_datasets' archive) and the "
+            f"COCO val2014 images under {data_dir}/val2014/; see data_cards/coco-karpathy-test.md"
+        )
+    data = json.loads(split.read_text(encoding="utf-8"))
+    items = []
+    for im in data["images"]:
+        if im.get("split") != "test":
+            continue
+        path = data_dir / im.get("filepath", "val2014") / im["filename"]
+        refs = [s["raw"].strip() for s in im["sentences"]]
+        items.append(BenchItem(str(im.get("cocoid", im["filename"])), path, refs))
+    missing = [it.image for it in items[: limit or len(items)] if not it.image.is_file()]
+    if missing:
+        raise RewardkitError(
+            f"{len(missing)} COCO images are missing, e.g. {missing[0]}; download val2014 into {data_dir}"
+        )
+    return items[:limit] if limit else items
+
+
+def esp_items(data_dir: Path, limit: int | None = None) -> list[BenchItem]:
+    """ESP rows (one per image and style) with their single reference; images under ``data_dir``."""
+    from rewardkit.metrics.esp import load_esp
+
+    ann = data_dir / "dataset_v_0_2.json"
+    if not ann.is_file():
+        raise RewardkitError(
+            f"esp needs {ann} (the ESP annotation file of ESPER) and COCO val2014 images in {data_dir} or "
+            f"{data_dir}/val2014/; see data_cards/esp.md"
+        )
+    rows = load_esp(str(ann))
+    items = []
+    for r in rows:
+        image = data_dir / r["image"]
+        if not image.is_file():
+            image = data_dir / "val2014" / r["image"]
+        items.append(BenchItem(r["id"], image, r["references"], r["style"]))
+    if limit:
+        keep = list(dict.fromkeys(it.image for it in items))[:limit]
+        items = [it for it in items if it.image in set(keep)]
+    missing = [it.image for it in items if not it.image.is_file()]
+    if missing:
+        raise RewardkitError(
+            f"{len(missing)} ESP images are missing, e.g. {missing[0]}; download COCO val2014 into {data_dir}"
+        )
+    return items
+
+
+def load_items(
+    name: str, *, data_dir: Path | None, work: Path, limit: int | None, seed: int
+) -> list[BenchItem]:
+    """The items of a benchmark (``toy`` is generated into ``work``)."""
+    get_benchmark(name)
+    if name == "toy":
+        return toy_items(work / "toy-images", limit or 1000, seed)
+    if data_dir is None:
+        raise RewardkitError(f"benchmark {name!r} needs --data-dir (see data_cards/{name}.md)")
+    if name == "coco-karpathy-test":
+        return coco_karpathy_items(data_dir, limit)
+    return esp_items(data_dir, limit)
+
+
+def as_rows(items: list[BenchItem], captions: list[str]) -> list[dict[str, Any]]:
+    """Captions-file rows for ``rewardkit score``."""
+    out = []
+    for it, cap in zip(items, captions):
+        row: dict[str, Any] = {
+            "id": it.id,
+            "image": str(it.image),
+            "caption": cap,
+            "references": it.references,
+        }
+        if it.style:
+            row["style"] = it.style
+        out.append(row)
+    return out

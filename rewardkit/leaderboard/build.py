@@ -1,0 +1,308 @@
+"""The leaderboard: result JSONs -> results.csv, README.md (a table per benchmark) and a static index.html."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+PAPER_ROWS = [
+    # VLRM Table 3: CLIP Recall on MS-COCO Karpathy test (OpenCLIP ViT-g-14 laion2b_s12b_b42k).
+    ("REF (human captions)", 0.583, 0.471, 0.712, 0.801),
+    ("BLIP2", 0.625, 0.517, 0.748, 0.832),
+    ("BLIP2 + IC3", 0.746, 0.652, 0.863, 0.921),
+    ("VLRM", 0.940, 0.905, 0.984, 0.994),
+    ("VLRM-RS", 0.958, 0.932, 0.991, 0.997),
+]
+"""Rows reported in the VLRM paper (Table 3), shown apart from rows measured by rewardkit."""
+
+COLUMNS = [
+    "model",
+    "benchmark",
+    "source",
+    "n",
+    "R@1",
+    "R@5",
+    "R@10",
+    "MRR",
+    "CLIPScore",
+    "CIDEr-D",
+    "BLEU-4",
+    "METEOR",
+    "ROUGE-L",
+    "date",
+]
+
+
+def load_results(results: Path) -> list[dict[str, Any]]:
+    """Every result JSON under ``results`` (``rewardkit bench`` output)."""
+    rows = []
+    for path in sorted(results.glob("*.json")):
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(rec, dict) or "model" not in rec or "metrics" not in rec:
+            continue
+        rows.append(rec)
+    return rows
+
+
+def flatten(rec: dict[str, Any]) -> dict[str, Any]:
+    """One table row from a result record."""
+    m = rec["metrics"]
+    row = {
+        "model": rec["model"],
+        "benchmark": rec["benchmark"],
+        "source": rec.get("source", "measured by rewardkit"),
+        "n": rec.get("n"),
+    }
+    row.update({k: m.get("clip_recall", {}).get(k) for k in ("R@1", "R@5", "R@10", "MRR")})
+    for k in ("CLIPScore", "CIDEr-D", "BLEU-4", "METEOR", "ROUGE-L"):
+        row[k] = m.get(k)
+    row["date"] = rec.get("date", "")[:10]
+    return row
+
+
+def table_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Measured rows, then the paper's rows for COCO Karpathy test."""
+    rows = [flatten(r) for r in records]
+    for name, mrr, r1, r5, r10 in PAPER_ROWS:
+        rows.append(
+            {
+                "model": name,
+                "benchmark": "coco-karpathy-test",
+                "source": "reported in paper (VLRM Table 3)",
+                "n": 5000,
+                "R@1": r1,
+                "R@5": r5,
+                "R@10": r10,
+                "MRR": mrr,
+                "date": "2024",
+            }
+        )
+    return rows
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """README.md: one table per benchmark, measured rows first, best R@1 first."""
+    out = [
+        "# Leaderboard",
+        "",
+        "Built by `rewardkit leaderboard build`; open `index.html` for sortable tables and plots.",
+        "",
+    ]
+    for bench in sorted({r["benchmark"] for r in rows}):
+        sub = sorted(
+            (r for r in rows if r["benchmark"] == bench),
+            key=lambda r: (r["source"] != "measured by rewardkit", -(r["R@1"] or 0)),
+        )
+        cols = [c for c in COLUMNS if c != "benchmark" and any(r.get(c) is not None for r in sub)]
+        out += [f"## {bench}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        out += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in sub]
+        out.append("")
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------ plots as inline SVG (no network, no JS libraries)
+
+
+def scatter_svg(
+    points: list[tuple[str, float, float]], xlabel: str, ylabel: str, width: int = 420, height: int = 300
+) -> str:
+    """A labelled scatter plot."""
+    pad = 48
+    if not points:
+        return ""
+    xs, ys = [p[1] for p in points], [p[2] for p in points]
+    x0, x1 = min(xs + [0.0]), max(xs) * 1.1 or 1.0
+    y0, y1 = 0.0, max(1.0, max(ys))
+
+    def sx(x: float) -> float:
+        return pad + (x - x0) / ((x1 - x0) or 1) * (width - 2 * pad)
+
+    def sy(y: float) -> float:
+        return height - pad - (y - y0) / ((y1 - y0) or 1) * (height - 2 * pad)
+
+    parts = [
+        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>',
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#333"/>',
+        f'<text x="{width / 2}" y="{height - 10}" text-anchor="middle" font-size="12">{html.escape(xlabel)}</text>',
+        f'<text x="14" y="{height / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 {height / 2})">{html.escape(ylabel)}</text>',
+    ]
+    for label, x, y in points:
+        parts.append(
+            f'<circle class="point" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="5" fill="#1f77b4"><title>{html.escape(label)}</title></circle>'
+        )
+        parts.append(
+            f'<text x="{sx(x) + 7:.1f}" y="{sy(y) - 6:.1f}" font-size="11">{html.escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def line_svg(
+    series: dict[str, list[tuple[float, float]]],
+    xlabel: str,
+    ylabel: str,
+    width: int = 420,
+    height: int = 300,
+) -> str:
+    """Lines (e.g. R@1 over training minutes)."""
+    pad = 48
+    pts = [p for s in series.values() for p in s]
+    if not pts:
+        return ""
+    x1 = max(p[0] for p in pts) or 1.0
+    y1 = max(1.0, max(p[1] for p in pts))
+    colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
+    parts = [
+        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>',
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#333"/>',
+        f'<text x="{width / 2}" y="{height - 10}" text-anchor="middle" font-size="12">{html.escape(xlabel)}</text>',
+        f'<text x="14" y="{height / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 {height / 2})">{html.escape(ylabel)}</text>',
+    ]
+    for k, (name, s) in enumerate(series.items()):
+        coords = " ".join(
+            f"{pad + x / x1 * (width - 2 * pad):.1f},{height - pad - y / y1 * (height - 2 * pad):.1f}"
+            for x, y in s
+        )
+        parts.append(
+            f'<polyline class="series" points="{coords}" fill="none" stroke="{colors[k % 4]}" stroke-width="2"><title>{html.escape(name)}</title></polyline>'
+        )
+        parts.append(
+            f'<text x="{width - pad}" y="{pad + 14 * k}" text-anchor="end" font-size="11" fill="{colors[k % 4]}">{html.escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bars_svg(values: dict[str, float], ylabel: str, width: int = 420, height: int = 300) -> str:
+    """Bars (e.g. a metric per ESP style)."""
+    if not values:
+        return ""
+    pad, n = 48, len(values)
+    top = max(values.values()) or 1.0
+    bw = (width - 2 * pad) / n
+    parts = [
+        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
+        f'<text x="14" y="{height / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 {height / 2})">{html.escape(ylabel)}</text>',
+    ]
+    for i, (name, v) in enumerate(values.items()):
+        h = v / top * (height - 2 * pad)
+        x = pad + i * bw
+        parts.append(
+            f'<rect class="bar" x="{x + 4:.1f}" y="{height - pad - h:.1f}" width="{bw - 8:.1f}" height="{h:.1f}" fill="#2ca02c"><title>{html.escape(name)}: {v:.3f}</title></rect>'
+        )
+        parts.append(
+            f'<text x="{x + bw / 2:.1f}" y="{height - pad + 14}" text-anchor="middle" font-size="11">{html.escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_SORT_JS = """
+document.querySelectorAll('table.sortable th').forEach(function (th, col) {
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0];
+    var rows = Array.from(body.rows), asc = th.dataset.asc !== 'true';
+    rows.sort(function (a, b) {
+      var x = a.cells[col].dataset.v, y = b.cells[col].dataset.v;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+    table.querySelectorAll('th').forEach(function (h) { h.dataset.asc = ''; });
+    th.dataset.asc = asc ? 'true' : 'false';
+  });
+});
+"""
+
+
+def index_html(
+    rows: list[dict[str, Any]], records: list[dict[str, Any]], curves: dict[str, list[tuple[float, float]]]
+) -> str:
+    """A self-contained page: sortable tables per benchmark and SVG plots."""
+    body = [
+        "<h1>rewardkit leaderboard</h1>",
+        "<p>Rows marked <em>reported in paper</em> are quoted from VLRM Table 3; all others were measured by rewardkit.</p>",
+    ]
+    for bench in sorted({r["benchmark"] for r in rows}):
+        sub = [r for r in rows if r["benchmark"] == bench]
+        cols = [c for c in COLUMNS if c != "benchmark" and any(r.get(c) is not None for r in sub)]
+        body.append(f'<h2 id="{html.escape(bench)}">{html.escape(bench)}</h2>')
+        body.append(
+            f'<table class="sortable" data-benchmark="{html.escape(bench)}"><thead><tr>'
+            + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+            + "</tr></thead><tbody>"
+        )
+        for r in sub:
+            cls = "paper" if r["source"] != "measured by rewardkit" else "measured"
+            cells = "".join(
+                f'<td data-v="{html.escape(str(r.get(c) if r.get(c) is not None else ""))}">{html.escape(_fmt(r.get(c)))}</td>'
+                for c in cols
+            )
+            body.append(f'<tr class="{cls}">{cells}</tr>')
+        body.append("</tbody></table>")
+        points = [
+            (r["model"], r["CIDEr-D"], r["R@1"])
+            for r in sub
+            if r.get("CIDEr-D") is not None and r.get("R@1") is not None
+        ]
+        if points:
+            body.append(
+                f"<figure><figcaption>{html.escape(bench)}: R@1 vs CIDEr-D</figcaption>{scatter_svg(points, 'CIDEr-D', 'R@1')}</figure>"
+            )
+    for rec in records:
+        styles = rec.get("metrics", {}).get("esp", {}).get("styles", {})
+        vals = {s: v["CIDEr-D"] for s, v in styles.items() if "CIDEr-D" in v}
+        if vals:
+            body.append(
+                f"<figure><figcaption>{html.escape(rec['model'])} on ESP: CIDEr-D per style</figcaption>{bars_svg(vals, 'CIDEr-D')}</figure>"
+            )
+    if curves:
+        body.append(
+            f"<figure><figcaption>A2C on the toy world: probe R@1 over training minutes</figcaption>{line_svg(curves, 'minutes', 'R@1')}</figure>"
+        )
+    style = (
+        "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
+        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{cursor:pointer;background:#f3f3f3}"
+        "tr.paper td{color:#666;font-style:italic}figure{display:inline-block;margin:1em}"
+    )
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>rewardkit leaderboard</title>'
+        f"<style>{style}</style></head><body>{''.join(body)}<script>{_SORT_JS}</script></body></html>\n"
+    )
+
+
+def build(results: Path, out: Path, curves_from: list[Path] | None = None) -> dict[str, Path]:
+    """Write results.csv, README.md and index.html; training curves come from toy_a2c result files."""
+    import pandas as pd
+
+    records = load_results(results)
+    rows = table_rows(records)
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(out / "results.csv", index=False)
+    (out / "README.md").write_text(markdown(rows) + "\n", encoding="utf-8")
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for path in curves_from or []:
+        if path.is_file():
+            data = json.loads(path.read_text())
+            pts = [(c["minutes"], c["probe_R@1"]) for c in data.get("curve", [])]
+            if pts:
+                curves[path.stem] = pts
+    (out / "index.html").write_text(index_html(rows, records, curves), encoding="utf-8")
+    return {"csv": out / "results.csv", "readme": out / "README.md", "html": out / "index.html"}

@@ -1,0 +1,82 @@
+"""The shipped toy models: they load through the public loaders and hold their quality bars (fast version)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rewardkit.cli.main import app
+from rewardkit.presets import build_evaluator, build_reward
+from rewardkit.registry import MODELS, TOY_WEIGHTS
+from rewardkit.toy import quality as q
+from rewardkit.toy import scenes as sc
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "toy"
+SCENES = q.held_out(200, 4242)  # fresh scenes: training used seeds 0-2, the data card 1000
+
+
+def test_weights_are_shipped_small_and_safetensors():
+    files = [p for p in TOY_WEIGHTS.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) <= 40 * 2**20
+    weights = [p for p in files if p.suffix in (".safetensors", ".bin", ".pt", ".pth")]
+    assert weights and all(p.suffix == ".safetensors" for p in weights)
+    for name in ("toy-clip", "toy-itm", "toy-opt", "toy-captioner"):
+        assert Path(MODELS.get(name).checkpoint.removeprefix("local-dir:")).is_dir(), name
+
+
+def test_toy_preset_loads_through_the_public_loaders():
+    reward = build_reward("toy", device="cpu")
+    images = [sc.render(s) for s in SCENES[:4]]
+    out = reward.score_components([sc.full(s) for s in SCENES[:4]], images=images)
+    assert set(out) == {"itm", "ref", "bad", "repeat", "noeos", "total"}
+    assert all(v == 0 for v in out["repeat"])  # attribute words repeat legitimately in the toy world
+    assert build_evaluator("toy", device="cpu").model_id.startswith("open_clip:local-dir:")
+
+
+def test_toy_clip_bars():
+    res = q.measure_clip(SCENES)
+    assert res["clip_r1_full"] >= 0.95 and res["clip_r1_terse"] <= 0.10, res
+
+
+def test_toy_itm_prefers_the_true_description():
+    assert q.measure_itm(SCENES, seed=1)["itm_prefers_true"] >= 0.95
+
+
+def test_toy_ref_prefers_grammatical_text():
+    assert q.measure_ref(SCENES, seed=1)["ref_prefers_grammatical"] >= 0.95
+
+
+def test_toy_captioner_is_terse_under_beam_and_detailed_when_sampled():
+    res = q.measure_captioner(SCENES, seed=1)
+    assert res["captioner_beam_grammatical"] >= 0.95 and res["captioner_beam_r1"] <= 0.15, res
+    assert res["captioner_sample_detail_share"] >= 0.25, res
+    for kind in sc.DETAILS:
+        assert res[f"captioner_detail_correct_{kind}"] >= 0.6, (kind, res)
+
+
+def test_score_the_example_set_offline(tmp_path):
+    out = tmp_path / "full.jsonl"
+    result = CliRunner().invoke(
+        app, ["score", str(EXAMPLES / "captions.jsonl"), "--preset", "toy", "-o", str(out), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    full = json.loads((tmp_path / "full.summary.json").read_text())
+    out_t = tmp_path / "terse.jsonl"
+    result = CliRunner().invoke(
+        app, ["score", str(EXAMPLES / "terse.jsonl"), "--preset", "toy", "-o", str(out_t), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    terse = json.loads((tmp_path / "terse.summary.json").read_text())
+    assert full["n_scored"] == terse["n_scored"] == 40
+    assert full["clip_recall"]["R@1"] > terse["clip_recall"]["R@1"] + 0.3
+    assert full["components"]["itm"]["mean"] > terse["components"]["itm"]["mean"]
+
+
+@pytest.mark.slow
+def test_quality_command_writes_every_bar(tmp_path):
+    out = tmp_path / "q.json"
+    result = CliRunner().invoke(app, ["toy", "quality", "--n", "100", "--seed", "77", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    res = json.loads(out.read_text())
+    assert set(q.BARS) <= set(res["passed"])
