@@ -122,26 +122,31 @@ def save_blip2_itm(out: Path, seed: int = 0) -> Path:
     return out
 
 
-def save_opt(out: Path, seed: int = 0) -> Path:
-    from transformers import OPTConfig, OPTForCausalLM
+def _opt_config(tok, max_positions: int = 64):
+    from transformers import OPTConfig
 
-    from rewardkit.backends.word_tokenizer import build_word_tokenizer
-
-    torch.manual_seed(seed)
-    tok = build_word_tokenizer(WORDS, style="causal")
-    cfg = OPTConfig(
+    return OPTConfig(
         vocab_size=len(tok),
         hidden_size=32,
         num_hidden_layers=2,
         ffn_dim=64,
         num_attention_heads=2,
-        max_position_embeddings=64,
+        max_position_embeddings=max_positions,
         word_embed_proj_dim=32,
         pad_token_id=tok.pad_token_id,
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
     )
-    OPTForCausalLM(cfg).save_pretrained(out)
+
+
+def save_opt(out: Path, seed: int = 0) -> Path:
+    from transformers import OPTForCausalLM
+
+    from rewardkit.backends.word_tokenizer import build_word_tokenizer
+
+    torch.manual_seed(seed)
+    tok = build_word_tokenizer(WORDS, style="causal")
+    OPTForCausalLM(_opt_config(tok)).save_pretrained(out)
     tok.save_pretrained(out)
     return out
 
@@ -179,24 +184,13 @@ def make_images(n: int, seed: int = 0, size: int = 40):
 
 def save_blip2_captioner(out: Path, seed: int = 0) -> Path:
     """A tiny random ``Blip2ForConditionalGeneration`` (OPT language model) with an ``<image>`` token."""
-    from transformers import Blip2ForConditionalGeneration, BlipImageProcessor, OPTConfig
+    from transformers import Blip2ForConditionalGeneration, BlipImageProcessor
 
     from rewardkit.backends.word_tokenizer import build_word_tokenizer
 
     torch.manual_seed(seed)
     tok = build_word_tokenizer(WORDS, style="causal", extra_specials=["<image>"])
-    text = OPTConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        num_hidden_layers=2,
-        ffn_dim=64,
-        num_attention_heads=2,
-        max_position_embeddings=96,
-        word_embed_proj_dim=32,
-        pad_token_id=tok.pad_token_id,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-    )
+    text = _opt_config(tok, max_positions=96)
     cfg = blip2_config(
         len(tok), text_config=text.to_dict(), image_token_index=tok.convert_tokens_to_ids("<image>")
     )

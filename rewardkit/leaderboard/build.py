@@ -114,6 +114,18 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 # ------------------------------------------------------------------ plots as inline SVG (no network, no JS libraries)
 
 
+def _frame(width: int, height: int, pad: int, xlabel: str, ylabel: str) -> list[str]:
+    """An SVG's opening tag, white background, axes and axis labels."""
+    return [
+        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>',
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#333"/>',
+        f'<text x="{width / 2}" y="{height - 10}" text-anchor="middle" font-size="12">{html.escape(xlabel)}</text>',
+        f'<text x="14" y="{height / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 {height / 2})">{html.escape(ylabel)}</text>',
+    ]
+
+
 def scatter_svg(
     points: list[tuple[str, float, float]], xlabel: str, ylabel: str, width: int = 420, height: int = 300
 ) -> str:
@@ -131,14 +143,7 @@ def scatter_svg(
     def sy(y: float) -> float:
         return height - pad - (y - y0) / ((y1 - y0) or 1) * (height - 2 * pad)
 
-    parts = [
-        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>',
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#333"/>',
-        f'<text x="{width / 2}" y="{height - 10}" text-anchor="middle" font-size="12">{html.escape(xlabel)}</text>',
-        f'<text x="14" y="{height / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 {height / 2})">{html.escape(ylabel)}</text>',
-    ]
+    parts = _frame(width, height, pad, xlabel, ylabel)
     for label, x, y in points:
         parts.append(
             f'<circle class="point" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="5" fill="#1f77b4"><title>{html.escape(label)}</title></circle>'
@@ -165,14 +170,7 @@ def line_svg(
     x1 = max(p[0] for p in pts) or 1.0
     y1 = max(1.0, max(p[1] for p in pts))
     colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
-    parts = [
-        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>',
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#333"/>',
-        f'<text x="{width / 2}" y="{height - 10}" text-anchor="middle" font-size="12">{html.escape(xlabel)}</text>',
-        f'<text x="14" y="{height / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 {height / 2})">{html.escape(ylabel)}</text>',
-    ]
+    parts = _frame(width, height, pad, xlabel, ylabel)
     for k, (name, s) in enumerate(series.items()):
         coords = " ".join(
             f"{pad + x / x1 * (width - 2 * pad):.1f},{height - pad - y / y1 * (height - 2 * pad):.1f}"
@@ -195,11 +193,7 @@ def bars_svg(values: dict[str, float], ylabel: str, width: int = 420, height: in
     pad, n = 48, len(values)
     top = max(values.values()) or 1.0
     bw = (width - 2 * pad) / n
-    parts = [
-        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
-        f'<text x="14" y="{height / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 {height / 2})">{html.escape(ylabel)}</text>',
-    ]
+    parts = _frame(width, height, pad, "", ylabel)
     for i, (name, v) in enumerate(values.items()):
         h = v / top * (height - 2 * pad)
         x = pad + i * bw

@@ -1,10 +1,8 @@
 """``rewardkit score`` end to end on tiny local models: outputs, summary, bad input, resume, sharding."""
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rewardkit.cli.main import app
-from tests import tiny_models
+from tests import launch, tiny_models
 
 runner = CliRunner()
 CAPTIONS = [
@@ -23,10 +21,6 @@ CAPTIONS = [
     "a cat",
     "the woman",
 ]
-
-
-def _env():
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
 @pytest.fixture()
@@ -89,15 +83,8 @@ def test_rewards_option_selects_components(dataset, preset_file):
     assert result.output.strip() == ""
 
 
-def _cli(args, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", "rewardkit", "score", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-        **kw,
-    )
+def _cli(args):
+    return launch.run("score", *args, timeout=300)
 
 
 def test_bad_row_fails_with_one_line_and_no_traceback(dataset, preset_file):
@@ -163,21 +150,8 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, preset_file):
     full = tmp_path / "full.jsonl"
     assert _cli([path, "--preset", preset_file, "-o", full, "--batch-size", 4, "--quiet"]).returncode == 0
     out = tmp_path / "killed.jsonl"
-    cmd = [
-        sys.executable,
-        "-m",
-        "rewardkit",
-        "score",
-        str(path),
-        "--preset",
-        str(preset_file),
-        "-o",
-        str(out),
-        "--batch-size",
-        "4",
-        "--quiet",
-    ]
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd = launch.command("score", path, "--preset", preset_file, "-o", out, "--batch-size", 4, "--quiet")
+    proc = subprocess.Popen(cmd, env=launch.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 20):
         time.sleep(0.02)
@@ -199,31 +173,8 @@ def test_two_processes_shard_and_merge_in_input_order(tmp_path, preset_file):
     single = tmp_path / "single.jsonl"
     assert _cli([path, "--preset", preset_file, "-o", single, "--batch-size", 4, "--quiet"]).returncode == 0
     out = tmp_path / "sharded.jsonl"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node",
-            "2",
-            "--master_port",
-            "29533",
-            "-m",
-            "rewardkit",
-            "score",
-            str(path),
-            "--preset",
-            str(preset_file),
-            "-o",
-            str(out),
-            "--batch-size",
-            "4",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=600,
+    proc = launch.run(
+        "score", path, "--preset", preset_file, "-o", out, "--batch-size", 4, "--quiet", nproc=2, port=29533
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     got, want = _rows(out), _rows(single)

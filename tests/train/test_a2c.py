@@ -1,10 +1,6 @@
 """The A2C trainer on a tiny random BLIP-2 (the classes of BLIP-2 OPT-2.7B) with a tiny reward preset."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +10,7 @@ from rewardkit.cli.main import app
 from rewardkit.functional.a2c import normalized_advantages, policy_loss, value_loss
 from rewardkit.train.a2c import A2CTrainer
 from rewardkit.train.config import load_config
+from tests import launch
 
 
 def _trainer(train_config_file, out, **kw):
@@ -151,35 +148,9 @@ def test_train_command_checkpoints_and_exports_a_loadable_policy(train_config_fi
 
 @pytest.mark.slow
 def test_two_processes_train_on_cpu(train_config_file, tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     out = tmp_path / "ddp"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node",
-            "2",
-            "--master_port",
-            "29544",
-            "-m",
-            "rewardkit",
-            "train",
-            "--preset",
-            "toy",
-            "--config",
-            str(train_config_file),
-            "--steps",
-            "2",
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    args = ["train", "--preset", "toy", "--config", train_config_file, "--steps", 2, "--out", out, "--quiet"]
+    proc = launch.run(*args, nproc=2, port=29544)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
     assert (out / "policy" / "config.json").exists()
