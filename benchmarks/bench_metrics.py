@@ -80,10 +80,10 @@ def bench_cider(rng: random.Random, repeat: int) -> dict:
         "rewardkit_s": t_ours,
         "speedup": t_ref / t_ours,
         "target": 10.0,
-        "met": t_ref / t_ours >= 10.0,
-        "corpus_score": s_ours,
-        "max_abs_diff": max_diff,
-        "equal_to_1e-9": abs(s_ref - s_ours) <= 1e-9 and max_diff <= 1e-9,
+        "met": bool(t_ref / t_ours >= 10.0),
+        "corpus_score": float(s_ours),
+        "max_abs_diff": float(max_diff),
+        "equal_to_1e-9": bool(abs(s_ref - s_ours) <= 1e-9 and max_diff <= 1e-9),
     }
 
 

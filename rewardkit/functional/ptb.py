@@ -194,6 +194,30 @@ def _tokenize_line(line: str) -> list[str]:
     return toks
 
 
+# Most COCO captions are plain words, hyphenated words, commas and a final period: for those the
+# tokenizer's output (after the toolkit's punctuation removal) is just the lower-cased words.
+# (Character classes only: linear time on any input.)
+_PLAIN = re.compile(r"[A-Za-z0-9 ,\-\x00]+(?:[.!?][ ]*)?")
+_POSSESSIVE = re.compile(r"(?<=[A-Za-z])'s(?![A-Za-z'])")
+_NOT_PLAIN = re.compile(r"\d\s*,\s*\d|(?<![A-Za-z0-9])-|-(?![A-Za-z0-9])")
+
+
+def _plain(text: str) -> str | None:
+    """The tokenization of a plain caption, or ``None`` when it needs the full tokenizer."""
+    if "'" in text:  # only the clitic 's (split off as a token of its own) stays on the fast path
+        text = _POSSESSIVE.sub(" \x00s", text)
+    if not _PLAIN.fullmatch(text) or _NOT_PLAIN.search(text):
+        return None
+    words = text.replace(",", " ").replace(".", " ").replace("!", " ").replace("?", " ").split()
+    if any(w.lower() in _SPECIAL_SPLITS for w in words):
+        return None  # "cannot" -> "can not", "gonna" -> "gon na"
+    if text.rstrip().endswith(".") and words:
+        last = words[-1]
+        if len(last) == 1 or _NAMES.fullmatch(last) or re.fullmatch(_MONTHS_DAYS, last.lower()):
+            return None  # an abbreviation keeps its period
+    return " ".join(words).lower().replace("\x00", "'")
+
+
 def ptb_tokenize(texts: Sequence[str]) -> list[str]:
     """COCO-evaluation tokenization: PTB tokens, lower-cased, COCO's punctuation removed, space-joined.
 
@@ -202,7 +226,12 @@ def ptb_tokenize(texts: Sequence[str]) -> list[str]:
     """
     out = []
     for text in texts:
-        toks = _tokenize_line(str(text).replace("\n", " ").replace("\r", " "))
+        text = str(text).replace("\n", " ").replace("\r", " ")
+        fast = _plain(text)
+        if fast is not None:
+            out.append(fast)
+            continue
+        toks = _tokenize_line(text)
         # The toolkit lower-cases inside the tokenizer, so the bracket tokens it removes
         # (upper-case in its list) survive as "-lrb-" and "-rrb-".
         out.append(" ".join(t.lower() for t in toks if t.lower() not in PUNCTUATIONS))
