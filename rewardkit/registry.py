@@ -197,6 +197,7 @@ for _spec in (
         None,
         "toy world BLIP-2 ITM match logit",
         "1.6M params, shipped",
+        {"max_length": 64},  # full toy descriptions run to ~40 Q-Former tokens
     ),
     ModelSpec(
         "toy-opt",

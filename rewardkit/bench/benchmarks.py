@@ -133,7 +133,7 @@ def as_rows(items: list[BenchItem], captions: list[str]) -> list[dict[str, Any]]
     for it, cap in zip(items, captions):
         row: dict[str, Any] = {
             "id": it.id,
-            "image": str(it.image),
+            "image": str(it.image.resolve()),
             "caption": cap,
             "references": it.references,
         }

@@ -201,22 +201,40 @@ def image_processor() -> Any:
     )
 
 
-def corrupt(scene: sc.Scene, rng: random.Random) -> sc.Scene:
-    """The scene with exactly one attribute changed (colour, shape, size, position, background, or a colour swap)."""
+def corrupt(scene: sc.Scene, rng: random.Random, detail: dict[str, bool] | None = None) -> sc.Scene:
+    """The scene with one attribute changed that a description with ``detail`` states (all kinds by default).
+
+    Kinds: an object's colour or shape, its size, its position (to a free quadrant), the
+    background, or a colour swap between two objects; only the main object unless ``others``.
+    """
+    d = detail or dict.fromkeys(sc.DETAILS, True)
+    for _ in range(10):
+        out = _corrupt_once(scene, rng, d)
+        if sc.describe(out, **d) != sc.describe(scene, **d):
+            return out
+    return out
+
+
+def _corrupt_once(scene: sc.Scene, rng: random.Random, d: dict[str, bool]) -> sc.Scene:
     objs = list(scene.objects)
-    kinds = ["color", "shape", "size", "background"]
+    which = list(range(len(objs))) if d["others"] else [0]
+    kinds = ["color", "shape"]
+    if d["size"]:
+        kinds.append("size")
+    if d["background"]:
+        kinds.append("background")
     free = [p for p in sc.POSITIONS if p not in {o.position for o in objs}]
-    if free:
+    if d["position"] and free:
         kinds.append("position")
-    if len(objs) > 1 and len({o.color for o in objs}) > 1:
+    if d["others"] and len(objs) > 1 and len({o.color for o in objs}) > 1:
         kinds.append("swap")
     kind = rng.choice(kinds)
-    i = rng.randrange(len(objs))
+    i = rng.choice(which)
     o = objs[i]
     if kind == "background":
         return replace(scene, background=rng.choice([b for b in sc.BACKGROUNDS if b != scene.background]))
     if kind == "swap":
-        i, j = rng.sample([k for k in range(len(objs))], 2)
+        i, j = rng.sample(range(len(objs)), 2)
         while objs[i].color == objs[j].color:
             i, j = rng.sample(range(len(objs)), 2)
         objs[i], objs[j] = replace(objs[i], color=objs[j].color), replace(objs[j], color=objs[i].color)
@@ -295,8 +313,13 @@ def _itc_itm_loss(
     from rewardkit.backends.blip2_itm import itm_logits_from_hidden
 
     batch = len(chosen)
-    pos = [_train_text(s, rng) for s in chosen]
-    hard = [sc.full(corrupt(s, rng), rng) for s in chosen]
+    # Hard negatives change an attribute the positive states, in the same form (terse to full), so
+    # the ITM head learns to check detail rather than to distrust long captions.
+    details = [
+        dict.fromkeys(sc.DETAILS, True) if rng.random() < 0.5 else sc.random_detail(rng) for _ in chosen
+    ]
+    pos = [sc.describe(s, rng, **d) for s, d in zip(chosen, details)]
+    hard = [sc.describe(corrupt(s, rng, d), rng, **d) for s, d in zip(chosen, details)]
     enc = tok(pos + hard, padding=True, return_tensors="pt")
     ids, mask = enc["input_ids"], enc["attention_mask"]
     # ITC: image queries vs caption [CLS], max over queries.

@@ -64,7 +64,7 @@ def measure_itm(scene_list: list[sc.Scene], seed: int, root: Path | None = None)
     from rewardkit.toy.models import corrupt
 
     rng = random.Random(seed)
-    itm = Blip2ITMBackend(str(model_dir("itm", root)), device="cpu", batch_size=128)
+    itm = Blip2ITMBackend(str(model_dir("itm", root)), device="cpu", batch_size=128, max_length=64)
     images = [sc.render(s) for s in scene_list]
     true = itm.itm_logits(images, [sc.full(s) for s in scene_list])
     false = itm.itm_logits(images, [sc.full(corrupt(s, rng)) for s in scene_list])

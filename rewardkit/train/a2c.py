@@ -480,9 +480,13 @@ class A2CTrainer:
         return out
 
     def train(
-        self, steps: int, *, on_step: Callable[[dict[str, Any]], None] | None = None
+        self,
+        steps: int,
+        *,
+        on_step: Callable[[dict[str, Any]], None] | None = None,
+        max_seconds: float | None = None,
     ) -> list[dict[str, Any]]:
-        """Run until ``steps`` iterations in total; metrics appended to ``OUT/metrics.jsonl``."""
+        """Run until ``steps`` iterations in total (or ``max_seconds``); metrics go to ``OUT/metrics.jsonl``."""
         cfg, acc = self.config, self.acc
         self.out.mkdir(parents=True, exist_ok=True)
         history = []
@@ -500,8 +504,11 @@ class A2CTrainer:
             history.append(metrics)
             if on_step is not None:
                 on_step(metrics)
+            out_of_time = max_seconds is not None and time.time() - t0 > max_seconds
             if cfg.checkpoint_every and (
-                self.step_index % cfg.checkpoint_every == 0 or self.step_index == steps
+                self.step_index % cfg.checkpoint_every == 0 or self.step_index == steps or out_of_time
             ):
                 self.save()
+            if out_of_time:
+                break
         return history

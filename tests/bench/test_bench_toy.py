@@ -1,0 +1,69 @@
+"""``rewardkit bench`` end to end on the toy benchmark with the shipped toy captioner, then the leaderboard."""
+
+import json
+
+from typer.testing import CliRunner
+
+from rewardkit.cli.main import app
+
+
+def test_bench_toy_sft_and_a_captions_file(tmp_path):
+    out = tmp_path / "results"
+    r = CliRunner().invoke(
+        app, ["bench", "--model", "toy-sft", "--limit", "20", "--seed", "5", "--out", str(out), "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    rec = json.loads((out / "toy-sft__toy.json").read_text())
+    assert rec["benchmark"] == "toy" and rec["n"] == 20
+    assert set(rec["metrics"]["clip_recall"]) == {"R@1", "R@5", "R@10", "MRR"}
+    assert rec["generation"]["num_beams"] == 5 and rec["generation"]["min_new_tokens"] == 4
+    for key in ("versions", "hardware", "date", "config"):
+        assert rec[key]
+    caps = [json.loads(x) for x in (out / "toy-sft__toy.captions.jsonl").read_text().splitlines()]
+    assert len(caps) == 20 and all(c["caption"] for c in caps)
+    # the benchmark's own full descriptions, as a ready captions file, retrieve far better than terse SFT captions
+    full = tmp_path / "full.jsonl"
+    full.write_text("".join(json.dumps({"id": c["id"], "caption": c["references"][0]}) + "\n" for c in caps))
+    r = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "--model",
+            f"captions:{full}",
+            "--benchmark",
+            "toy",
+            "--limit",
+            "20",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    rec_full = json.loads(next(out.glob("captions_*__toy.json")).read_text())
+    assert rec_full["metrics"]["clip_recall"]["R@1"] > rec["metrics"]["clip_recall"]["R@1"]
+    r = CliRunner().invoke(
+        app, ["leaderboard", "build", "--results", str(out), "--out", str(tmp_path / "site")]
+    )
+    assert r.exit_code == 0
+    assert "toy-sft" in (tmp_path / "site" / "README.md").read_text()
+
+
+def test_real_benchmark_without_data_is_one_clear_error(tmp_path):
+    r = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "--model",
+            "blip2",
+            "--benchmark",
+            "coco-karpathy-test",
+            "--data-dir",
+            str(tmp_path),
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert r.exit_code != 0 and "dataset_coco.json" in str(r.exception)
