@@ -363,7 +363,12 @@ class A2CTrainer:
         self.optimizer.step()
         self.scheduler.step()
         self.step_index += 1
-        metrics: dict[str, Any] = {"step": self.step_index, "lr": self.scheduler.get_last_lr()[0], **stats}
+        metrics: dict[str, Any] = {
+            "step": self.step_index,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "lr_value": self.optimizer.param_groups[1]["lr"],
+            **stats,
+        }
         for name, vals in comps.items():
             v = torch.tensor([x for x in vals if not math.isnan(x)] or [math.nan])
             metrics[f"{name}_mean"] = float(v.mean())
