@@ -29,7 +29,7 @@ def evaluate(model_dir: str, n: int = 1000, seed: int = 5000) -> dict:
     from rewardkit.toy import scenes as sc
     from rewardkit.toy.quality import _clip, toy_clip_recall
 
-    scene_list = sc.scenes(n, seed)
+    scene_list = sc.distinct_scenes(n, seed)
     images = [sc.render(s) for s in scene_list]
     caps = Blip2Captioner(model_dir, device="cpu", batch_size=100).caption(images)
     lm = CausalLMBackend(str(TOY_WEIGHTS / "opt"), device="cpu", batch_size=128)

@@ -277,13 +277,16 @@ for _preset in (
         "toy",
         (
             ComponentSpec("itm", "itm", "toy-itm", 1.0),
+            # The toy ITM's match logit saturates on any true caption (measured: terse 7.32, full
+            # 7.48); its ITC cosine grows with correct detail (0.76 -> 0.97), so it carries detail.
+            ComponentSpec("itc", "itc", "toy-itm", 10.0),
             ComponentSpec("ref", "ref", "toy-opt", 1.0),
             ComponentSpec("bad", "bad"),
             ComponentSpec("repeat", "repeat", options={"exempt": "toy_repeat_exempt"}),
             ComponentSpec("noeos", "noeos"),
         ),
         "toy-clip",
-        "The toy world's VLRM: toy ITM + toy ref - bad - repeat - noeos; evaluator toy CLIP (offline)",
+        "The toy world's VLRM: toy ITM + 10 toy ITC + toy ref - bad - repeat - noeos; evaluator toy CLIP (offline)",
     ),
 ):
     PRESETS.register(_preset.name, _preset)

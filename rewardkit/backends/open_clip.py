@@ -102,4 +102,36 @@ class OpenCLIPBackend(DualEncoder):
         return tok(list(texts)).to(self.device), n_trunc
 
     def _text_features(self, tokens: Any) -> torch.Tensor:
-        return self.model.encode_text(tokens)
+        return encode_text_trimmed(self.model, tokens)
+
+
+def encode_text_trimmed(model: Any, tokens: torch.Tensor) -> torch.Tensor:
+    """``model.encode_text(tokens)`` run on the shortest context that still holds every pooled token.
+
+    open_clip pads every caption to the full context (77 tokens); under the causal mask of CLIP's
+    text tower no position attends to a later one, so positions after the pooled (EOT/EOS) token
+    cannot change the result and are skipped (COCO captions need ~15 of 77). Models without a
+    causal mask or with another pooling fall back to ``encode_text``.
+    """
+    import open_clip
+    import torch
+
+    pool = getattr(model, "text_pool_type", None)
+    mask = getattr(model, "attn_mask", None)
+    if type(model).encode_text is not open_clip.CLIP.encode_text or mask is None or tokens.ndim != 2:
+        return model.encode_text(tokens)
+    if pool == "argmax":
+        idx = tokens.argmax(dim=-1)
+    elif pool == "eos" and getattr(model, "text_eos_id", None) is not None:
+        idx = (tokens == model.text_eos_id).int().argmax(dim=-1)
+    else:
+        return model.encode_text(tokens)
+    n = int(idx.max()) + 1
+    cast = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens[:, :n]).to(cast) + model.positional_embedding[:n].to(cast)
+    x = model.ln_final(model.transformer(x, attn_mask=mask[:n, :n]))
+    x = x[torch.arange(x.shape[0], device=x.device), idx]
+    proj = model.text_projection
+    if proj is None:
+        return x
+    return proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj

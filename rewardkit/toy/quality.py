@@ -29,8 +29,8 @@ Log = Callable[[str], None]
 
 
 def held_out(n: int, seed: int) -> list[sc.Scene]:
-    """Evaluation scenes; training pools use seeds 0-2, so evaluate with seeds of 1000 and above."""
-    return sc.scenes(n, seed)
+    """Evaluation scenes with distinct full descriptions; training pools use seeds 0-3, so evaluate with seeds >= 1000."""
+    return sc.distinct_scenes(n, seed)
 
 
 def _clip(root: Path | None) -> Any:

@@ -98,6 +98,25 @@ def scenes(n: int, seed: int) -> list[Scene]:
     return [sample_scene(rng) for _ in range(n)]
 
 
+def distinct_scenes(n: int, seed: int) -> list[Scene]:
+    """``n`` seeded scenes whose full descriptions all differ (evaluation sets).
+
+    Two scenes with the same full description differ only by sub-quadrant jitter, so no
+    caption can tell them apart and R@1 between them is a coin flip; 1,000 plain draws hold
+    ~4 % such repeats (measured on seed 1000: at most 0.962 R@1 for a perfect model).
+    """
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    out: list[Scene] = []
+    while len(out) < n:
+        scene = sample_scene(rng)
+        text = full(scene)
+        if text not in seen:
+            seen.add(text)
+            out.append(scene)
+    return out
+
+
 def _radius(obj: ToyObject) -> int:
     lo, hi = SIZES[obj.size]
     return (lo + hi) // 2
@@ -289,10 +308,10 @@ def detail_report(caption: str, scene: Scene) -> dict[str, bool | None]:
 
 
 def iter_set(n: int, seed: int, n_refs: int = 5) -> Iterator[tuple[str, Scene, dict[str, Any]]]:
-    """``(id, scene, row)`` for a toy captions file: caption (full), terse, references, scene."""
+    """``(id, scene, row)`` for a toy captions file: caption (full), terse, references, scene (distinct)."""
     rng = random.Random(seed + 1_000_003)
     width = max(5, len(str(n - 1)))
-    for i, scene in enumerate(scenes(n, seed)):
+    for i, scene in enumerate(distinct_scenes(n, seed)):
         sid = f"toy-{seed}-{i:0{width}d}"
         row = {
             "id": sid,

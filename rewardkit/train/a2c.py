@@ -387,7 +387,7 @@ class A2CTrainer:
         from rewardkit.toy.quality import _clip, toy_clip_recall
 
         if self.probe is None:
-            scene_list = sc.scenes(self.config.probe_size, 10_000 + self.config.seed)
+            scene_list = sc.distinct_scenes(self.config.probe_size, 10_000 + self.config.seed)
             self.probe = ([sc.render(s) for s in scene_list], _clip(None))
         images, clip = self.probe
         self.model.eval()

@@ -43,6 +43,33 @@ def test_open_clip_local_dir_matches_raw_model(open_clip_dir, images):
     assert torch.allclose(img.norm(dim=-1), torch.ones(len(images)))
 
 
+@pytest.mark.parametrize("pool", ["argmax", "eos", "no-causal-mask"])
+def test_trimmed_text_encoding_equals_encode_text(pool):
+    import open_clip
+
+    from rewardkit.backends.open_clip import encode_text_trimmed
+
+    torch.manual_seed(0)
+    cfg = json.loads(json.dumps(tiny_models.TINY_OPEN_CLIP_CFG))
+    if pool == "eos":
+        cfg["text_cfg"].update(pool_type="eos", eos_id=7, vocab_size=100)
+    if pool == "no-causal-mask":
+        cfg["text_cfg"]["no_causal_mask"] = True
+    model = open_clip.CLIP(**cfg).eval()
+    tokens = torch.zeros(5, 16, dtype=torch.long)
+    for i, n in enumerate([3, 5, 2, 9, 4]):  # BOS, words, EOT/EOS, then padding
+        tokens[i, :n] = torch.randint(1, 7, (n,))
+        tokens[i, n] = 7 if pool == "eos" else 49407
+    with torch.no_grad():
+        torch.testing.assert_close(encode_text_trimmed(model, tokens), model.encode_text(tokens))
+        # the trimmed path really runs a shorter context: the pad positions are never embedded
+        calls = []
+        hook = model.token_embedding.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[1]))
+        encode_text_trimmed(model, tokens)
+        hook.remove()
+    assert calls == ([16] if pool == "no-causal-mask" else [10])
+
+
 def test_open_clip_custom_config_and_checkpoint_file(open_clip_dir, tmp_path, images):
     import open_clip
 

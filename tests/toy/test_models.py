@@ -29,24 +29,24 @@ def test_toy_preset_loads_through_the_public_loaders():
     reward = build_reward("toy", device="cpu")
     images = [sc.render(s) for s in SCENES[:4]]
     out = reward.score_components([sc.full(s) for s in SCENES[:4]], images=images)
-    assert set(out) == {"itm", "ref", "bad", "repeat", "noeos", "total"}
+    assert set(out) == {"itm", "itc", "ref", "bad", "repeat", "noeos", "total"}
     assert all(v == 0 for v in out["repeat"])  # attribute words repeat legitimately in the toy world
     assert build_evaluator("toy", device="cpu").model_id.startswith("open_clip:local-dir:")
 
 
-# Bars of the toy-world issue that the shipped models meet are asserted as such; the ones they do not
-# meet yet (data_cards/toy-world.md: CLIP R@1 full 0.875 < 0.95, ITM 0.83 < 0.95, the captioner's
-# size/position/second-object accuracy) are asserted as regression floors below the measured values.
+# Bars of the toy-world issue that the shipped models meet are asserted as such (on fewer scenes, so
+# with some margin where the sample is small); the one they do not meet yet (data_cards/toy-world.md:
+# toy-CLIP R@1 on full descriptions 0.904 < 0.95) is asserted as a regression floor below the value.
 
 
 def test_toy_clip_bars():
     res = q.measure_clip(q.held_out(1000, 4242))  # recall bars are defined on 1,000 scenes
     assert res["clip_r1_terse"] <= 0.10, res
-    assert res["clip_r1_full"] >= 0.85, res  # issue bar 0.95: not met (0.875 on 1,000 scenes)
+    assert res["clip_r1_full"] >= 0.87, res  # issue bar 0.95: not met (0.904 on 1,000 scenes, seed 1000)
 
 
 def test_toy_itm_prefers_the_true_description():
-    assert q.measure_itm(SCENES, seed=1)["itm_prefers_true"] >= 0.75  # issue bar 0.95: not met (0.83)
+    assert q.measure_itm(SCENES, seed=1)["itm_prefers_true"] >= 0.95
 
 
 def test_toy_ref_prefers_grammatical_text():
@@ -57,9 +57,9 @@ def test_toy_captioner_is_terse_under_beam_and_detailed_when_sampled():
     res = q.measure_captioner(SCENES, seed=1)
     assert res["captioner_beam_grammatical"] >= 0.95 and res["captioner_beam_r1"] <= 0.15, res
     assert res["captioner_sample_detail_share"] >= 0.25, res
-    assert res["captioner_detail_correct_background"] >= 0.6, res
-    for kind in ("size", "position", "others"):  # issue bar 0.6: not met; floors keep regressions visible
-        assert res[f"captioner_detail_correct_{kind}"] >= 0.03, (kind, res)
+    assert res["captioner_beam_main_correct"] >= 0.6, res
+    for kind in sc.DETAILS:  # bar 0.6 (met on 1,000 scenes); ~40 stated claims per kind here, so 0.5
+        assert res[f"captioner_detail_correct_{kind}"] >= 0.5, (kind, res)
 
 
 def test_score_the_example_set_offline(tmp_path):

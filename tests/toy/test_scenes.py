@@ -87,3 +87,14 @@ def test_make_set_command(tmp_path):
     assert len(rows) == 6 and set(rows[0]) == {"id", "image", "caption", "terse", "references", "scene"}
     assert all((tmp_path / "set" / r["image"]).is_file() for r in rows)
     assert rows[0]["caption"] == sc.full(sc.Scene.from_dict(rows[0]["scene"]))
+
+
+def test_distinct_scenes_have_distinct_full_descriptions():
+    plain = sc.scenes(1000, 1000)
+    assert len({sc.full(s) for s in plain}) < 1000  # plain draws repeat descriptions
+    out = sc.distinct_scenes(1000, 1000)
+    assert len({sc.full(s) for s in out}) == 1000
+    assert out == sc.distinct_scenes(1000, 1000)
+    assert (
+        out[:20] == plain[:20] or len({sc.full(s) for s in plain[:20]}) < 20
+    )  # same stream, repeats skipped
