@@ -167,12 +167,12 @@ def run_bench(
 
     spec = captioner_spec(model)
     benchmark = benchmark or spec.default_benchmark
-    get_benchmark(benchmark)
+    bench_spec = get_benchmark(benchmark)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{model.replace(':', '_').replace('/', '_')}__{benchmark}"
     work = out / f".{stem}"
     items = load_items(benchmark, data_dir=data_dir, work=work, limit=limit, seed=seed)
-    settings = {**VLRM_GENERATION, **(generation or {})}
+    settings = {**VLRM_GENERATION, **bench_spec.generation, **(generation or {})}
     if model.startswith("captions:"):
         given = {}
         for line in Path(spec.checkpoint).read_text(encoding="utf-8").splitlines():

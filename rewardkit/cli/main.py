@@ -182,6 +182,12 @@ def bench(
     ),
     device: str = typer.Option("auto", "--device"),
     batch_size: int = typer.Option(32, "--batch-size"),
+    no_repeat_ngram_size: int | None = typer.Option(
+        None,
+        "--no-repeat-ngram-size",
+        min=0,
+        help="Override VLRM Table 2's 2 (default: the benchmark's; toy uses 0, see its data card).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Caption a benchmark with a captioner (VLRM Table 2 settings) and evaluate the captions."""
@@ -216,6 +222,9 @@ def bench(
             out=out,
             device=device,
             batch_size=batch_size,
+            generation=None
+            if no_repeat_ngram_size is None
+            else {"no_repeat_ngram_size": no_repeat_ngram_size},
             progress=progress,
         )
     if not quiet:

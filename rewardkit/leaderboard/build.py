@@ -91,6 +91,17 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _decoding_note(bench: str) -> str:
+    """How a measured row's captions were decoded, when the benchmark departs from VLRM Table 2."""
+    from rewardkit.bench.benchmarks import BENCHMARKS
+
+    spec = BENCHMARKS.get(bench)
+    if spec is None or not spec.generation:
+        return ""
+    changes = ", ".join(f"`{k} = {v}`" for k, v in spec.generation.items())
+    return f"Measured rows decode with VLRM Table 2 settings except {changes} (see the benchmark's data card)."
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     """README.md: one table per benchmark, measured rows first, best R@1 first."""
     out = [
@@ -105,7 +116,11 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             key=lambda r: (r["source"] != "measured by rewardkit", -(r["R@1"] or 0)),
         )
         cols = [c for c in COLUMNS if c != "benchmark" and any(r.get(c) is not None for r in sub)]
-        out += [f"## {bench}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        out += [f"## {bench}", ""]
+        note = _decoding_note(bench)
+        if note:
+            out += [note, ""]
+        out += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         out += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in sub]
         out.append("")
     return "\n".join(out)

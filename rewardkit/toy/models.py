@@ -100,7 +100,7 @@ def clip_config(vocab_size: int, pad_id: int, eos_id: int) -> dict[str, Any]:
 
 
 def train_clip(
-    out: Path, *, seed: int = 0, steps: int = 900, batch: int = 256, p_full: float = 0.6, log: Log = print
+    out: Path, *, seed: int = 0, steps: int = 900, batch: int = 256, p_full: float = 0.5, log: Log = print
 ) -> Path:
     """Train toy CLIP contrastively on full and partial descriptions; save a ``local-dir:`` folder."""
     import open_clip
@@ -119,7 +119,7 @@ def train_clip(
         for g in opt.param_groups:
             g["lr"] = 2e-3 * _schedule(step, steps, 20)
         idx = torch.randint(len(scene_list), (batch,))
-        texts = [_train_text(scene_list[i], rng) for i in idx.tolist()]
+        texts = [_train_text(scene_list[i], rng, p_full) for i in idx.tolist()]
         ids = tok(
             texts, padding="max_length", max_length=CONTEXT_LENGTH, truncation=True, return_tensors="pt"
         )

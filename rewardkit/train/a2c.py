@@ -381,8 +381,9 @@ class A2CTrainer:
 
     @torch.no_grad()
     def probe_recall(self) -> dict[str, float]:
-        """Toy preset: toy-CLIP R@1 of beam captions (VLRM Table 2 settings) on held-out scenes."""
+        """Toy preset: toy-CLIP R@1 of beam captions (the ``toy`` benchmark's decoding) on held-out scenes."""
         from rewardkit.backends.blip2_captioner import VLRM_GENERATION
+        from rewardkit.bench.benchmarks import get_benchmark
         from rewardkit.toy import scenes as sc
         from rewardkit.toy.quality import _clip, toy_clip_recall
 
@@ -394,7 +395,7 @@ class A2CTrainer:
         caps = []
         for i in range(0, len(images), 50):
             embeds = self.core.image_embeds(self.pixel_values(images[i : i + 50]))
-            settings = {k: v for k, v in VLRM_GENERATION.items()}
+            settings = {**VLRM_GENERATION, **get_benchmark("toy").generation}
             ids, _, _ = self.sample(embeds, 1, **settings, top_k=None, temperature=None)
             caps.extend(self.captions(ids))
         from rewardkit.toy.scenes import is_grammatical

@@ -72,7 +72,6 @@ TOY = replace(
     policy_objective="logprob",
     entropy_coef=0.05,
     group_baseline=True,
-    reward_weights={"itm": 1.0, "ref": 1.0},
     value_lr=1e-3,
 )
 """Toy-world defaults: group baseline over 4 samples per image, T = 1, log-prob objective and an

@@ -67,3 +67,28 @@ def test_real_benchmark_without_data_is_one_clear_error(tmp_path):
         ],
     )
     assert r.exit_code != 0 and "dataset_coco.json" in str(r.exception)
+
+
+def test_toy_decoding_drops_the_bigram_block_unless_asked(tmp_path):
+    out = tmp_path / "results"
+    args = ["bench", "--model", "toy-a2c", "--limit", "12", "--seed", "5", "--quiet"]
+    r = CliRunner().invoke(app, [*args, "--out", str(out / "toy")])
+    assert r.exit_code == 0, r.output
+    toy = json.loads((out / "toy" / "toy-a2c__toy.json").read_text())
+    assert toy["generation"]["no_repeat_ngram_size"] == 0 and toy["generation"]["num_beams"] == 5
+    r = CliRunner().invoke(app, [*args, "--out", str(out / "t2"), "--no-repeat-ngram-size", "2"])
+    assert r.exit_code == 0, r.output
+    t2 = json.loads((out / "t2" / "toy-a2c__toy.json").read_text())
+    assert t2["generation"]["no_repeat_ngram_size"] == 2
+
+    def bigram_repeats(folder):
+        rows = [json.loads(x) for x in (folder / "toy-a2c__toy.captions.jsonl").read_text().splitlines()]
+        out = 0
+        for row in rows:
+            w = row["caption"].split()
+            grams = list(zip(w, w[1:]))
+            out += len(grams) != len(set(grams))
+        return out
+
+    assert bigram_repeats(out / "t2") == 0  # Table 2's block holds
+    assert bigram_repeats(out / "toy") > 0  # full toy descriptions of 2-3 objects repeat bigrams

@@ -51,6 +51,8 @@ def test_tables_csv_and_paper_rows(site):
     assert float(vlrm["R@1"]) == 0.905 and float(vlrm["MRR"]) == 0.94
     readme = (site / "README.md").read_text()
     assert "## toy" in readme and readme.index("toy-a2c") < readme.index("toy-sft")  # best R@1 first
+    toy, esp = readme.split("## toy")[1], readme.split("## esp")[1].split("## ")[0]
+    assert "`no_repeat_ngram_size = 0`" in toy and "no_repeat" not in esp  # only where decoding differs
     page = (site / "index.html").read_text()
     assert page.count('<table class="sortable"') == 3
     assert 'src="http' not in page and 'href="http' not in page  # works opened from disk, offline

@@ -80,12 +80,20 @@ def test_score_the_example_set_offline(tmp_path):
     assert full["components"]["itm"]["mean"] > terse["components"]["itm"]["mean"]
 
 
-def test_a2c_policy_is_shipped_and_loads():
+def test_a2c_policy_retrieves_far_better_than_sft_and_stays_grammatical():
+    # a fast version of the micro-VLRM bar (benchmarks/toy_a2c.py: 1,000 scenes)
     from rewardkit.backends.blip2_captioner import Blip2Captioner
+    from rewardkit.bench.benchmarks import get_benchmark
 
-    cap = Blip2Captioner(MODELS.get("toy-a2c").checkpoint, device="cpu")
-    out = cap.caption([sc.render(s) for s in SCENES[:4]])
-    assert all(sc.is_grammatical(c) for c in out), out
+    images = [sc.render(s) for s in SCENES[:100]]
+    clip = q._clip(None)
+    decoding = get_benchmark("toy").generation
+    r1 = {}
+    for name in ("toy-captioner", "toy-a2c"):
+        caps = Blip2Captioner(MODELS.get(name).checkpoint, device="cpu", batch_size=50).caption(images, **decoding)
+        assert sum(map(sc.is_grammatical, caps)) >= 95, caps
+        r1[name] = q.toy_clip_recall(caps, images, clip)["R@1"]
+    assert r1["toy-a2c"] >= 0.7 and r1["toy-a2c"] > r1["toy-captioner"] + 0.3, r1
 
 
 @pytest.mark.slow

@@ -98,3 +98,14 @@ def test_distinct_scenes_have_distinct_full_descriptions():
     assert (
         out[:20] == plain[:20] or len({sc.full(s) for s in plain[:20]}) < 20
     )  # same stream, repeats skipped
+
+
+def test_full_descriptions_of_three_objects_repeat_a_bigram():
+    # why the toy benchmark decodes without VLRM Table 2's no_repeat_ngram_size = 2
+    rng = random.Random(3)
+    three = [s for s in sc.scenes(300, 7) if len(s.objects) == 3]
+    assert len(three) > 50
+    for s in three:
+        words = sc.full(s, rng).replace(",", " ,").replace(".", " .").split()
+        grams = list(zip(words, words[1:]))
+        assert len(grams) > len(set(grams)), sc.full(s)
