@@ -99,7 +99,9 @@ def _decoding_note(bench: str) -> str:
     if spec is None or not spec.generation:
         return ""
     changes = ", ".join(f"`{k} = {v}`" for k, v in spec.generation.items())
-    return f"Measured rows decode with VLRM Table 2 settings except {changes} (see the benchmark's data card)."
+    return (
+        f"Measured rows decode with VLRM Table 2 settings except {changes} (see the benchmark's data card)."
+    )
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:

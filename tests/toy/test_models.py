@@ -90,7 +90,9 @@ def test_a2c_policy_retrieves_far_better_than_sft_and_stays_grammatical():
     decoding = get_benchmark("toy").generation
     r1 = {}
     for name in ("toy-captioner", "toy-a2c"):
-        caps = Blip2Captioner(MODELS.get(name).checkpoint, device="cpu", batch_size=50).caption(images, **decoding)
+        caps = Blip2Captioner(MODELS.get(name).checkpoint, device="cpu", batch_size=50).caption(
+            images, **decoding
+        )
         assert sum(map(sc.is_grammatical, caps)) >= 95, caps
         r1[name] = q.toy_clip_recall(caps, images, clip)["R@1"]
     assert r1["toy-a2c"] >= 0.7 and r1["toy-a2c"] > r1["toy-captioner"] + 0.3, r1
