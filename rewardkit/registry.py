@@ -188,7 +188,7 @@ for _spec in (
         f"local-dir:{TOY_WEIGHTS / 'clip'}",
         None,
         "toy world CLIP cosine; toy evaluator (open_clip custom config)",
-        "1.9M params, shipped",
+        "1.75M params, shipped",
     ),
     ModelSpec(
         "toy-itm",
@@ -196,7 +196,7 @@ for _spec in (
         str(TOY_WEIGHTS / "itm"),
         None,
         "toy world BLIP-2 ITM match logit",
-        "1.6M params, shipped",
+        "1.5M params, shipped",
         {"max_length": 64},  # full toy descriptions run to ~40 Q-Former tokens
     ),
     ModelSpec(
@@ -213,7 +213,7 @@ for _spec in (
         str(TOY_WEIGHTS / "captioner"),
         None,
         "toy world BLIP-2 captioner after SFT (the A2C start)",
-        "2M params, shipped",
+        "1.76M params, shipped",
     ),
     ModelSpec(
         "toy-a2c",
@@ -221,7 +221,7 @@ for _spec in (
         str(TOY_WEIGHTS / "captioner-a2c"),
         None,
         "toy captioner after A2C with the toy preset (micro-VLRM)",
-        "2M params, shipped",
+        "1.76M params, shipped",
     ),
     ModelSpec(
         "blip2-opt-2.7b",

@@ -99,10 +99,48 @@ def clip_config(vocab_size: int, pad_id: int, eos_id: int) -> dict[str, Any]:
     }
 
 
+_PROBE_SCALE = 8.0  # probes read unit-norm embeddings; this keeps their logits in a trainable range
+
+
+class _SceneProbe(torch.nn.Module):
+    """Linear read-out of a scene from one embedding: per quadrant shape, colour, size (or empty); background."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.kinds = {"shape": 1 + len(sc.SHAPES), "color": 1 + len(sc.COLORS), "size": 1 + len(sc.SIZES)}
+        self.quadrant = torch.nn.Linear(dim, 4 * sum(self.kinds.values()))
+        self.background = torch.nn.Linear(dim, len(sc.BACKGROUNDS))
+
+    def forward(self, emb: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Per-row cross-entropy summed over attributes, ``[n]``."""
+        n = len(emb)
+        parts = self.quadrant(emb).reshape(n, 4, -1).split(list(self.kinds.values()), dim=-1)
+        loss = F.cross_entropy(self.background(emb), targets["background"], reduction="none")
+        for kind, logits in zip(self.kinds, parts, strict=True):
+            ce = F.cross_entropy(logits.reshape(n * 4, -1), targets[kind].reshape(-1), reduction="none")
+            loss = loss + ce.reshape(n, 4).mean(1)
+        return loss
+
+
 def train_clip(
-    out: Path, *, seed: int = 0, steps: int = 900, batch: int = 256, p_full: float = 0.5, log: Log = print
+    out: Path,
+    *,
+    seed: int = 0,
+    steps: int = 900,
+    batch: int = 256,
+    p_full: float = 0.5,
+    probe_weight: float = 1.0,
+    log: Log = print,
 ) -> Path:
-    """Train toy CLIP contrastively on full and partial descriptions; save a ``local-dir:`` folder."""
+    """Train toy CLIP contrastively on full and partial descriptions; save a ``local-dir:`` folder.
+
+    Besides the contrastive loss, linear probes (discarded after training) must read every
+    object's shape, colour and size per quadrant and the background from the normalised image
+    embedding and from the text embedding of full descriptions, weighted by ``probe_weight``.
+    Contrastive batches rarely hold two scenes that differ in one position, so without the
+    probes the embeddings stayed vague about positions (R@1 0.907 on full descriptions; a
+    linear probe read the quadrant of a lone object from the text embedding 32 % of the time).
+    """
     import open_clip
     from safetensors.torch import save_file
 
@@ -111,15 +149,24 @@ def train_clip(
     tok = text_tokenizer()
     cfg = clip_config(len(tok), tok.pad_token_id, tok.sep_token_id)
     model = open_clip.CLIP(**cfg)
+    probes = torch.nn.ModuleDict(
+        {"image": _SceneProbe(cfg["embed_dim"]), "text": _SceneProbe(cfg["embed_dim"])}
+    )
     scene_list, pix = _pool(16_000, seed, log)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
+    targets = attribute_targets(scene_list)
+    params = [*model.parameters(), *probes.parameters()]
+    opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.05)
     t0 = time.time()
     model.train()
     for step in range(steps):
         for g in opt.param_groups:
             g["lr"] = 2e-3 * _schedule(step, steps, 20)
         idx = torch.randint(len(scene_list), (batch,))
-        texts = [_train_text(scene_list[i], rng, p_full) for i in idx.tolist()]
+        is_full = torch.tensor([rng.random() < p_full for _ in range(batch)], dtype=torch.float)
+        texts = [
+            sc.full(scene_list[i], rng) if f else sc.describe(scene_list[i], rng, **sc.random_detail(rng))
+            for i, f in zip(idx.tolist(), is_full.tolist(), strict=True)
+        ]
         ids = tok(
             texts, padding="max_length", max_length=CONTEXT_LENGTH, truncation=True, return_tensors="pt"
         )
@@ -130,13 +177,20 @@ def train_clip(
         same = torch.tensor([[a == b for b in texts] for a in texts])
         logits_t = logits.masked_fill(same & ~torch.eye(batch, dtype=torch.bool), -1e4)
         target = torch.arange(batch)
-        loss = (F.cross_entropy(logits_t, target) + F.cross_entropy(logits_t.T, target)) / 2
+        contrastive = (F.cross_entropy(logits_t, target) + F.cross_entropy(logits_t.T, target)) / 2
+        tgt = {k: v[idx] for k, v in targets.items()}
+        probe = probes["image"](img * _PROBE_SCALE, tgt).mean()
+        probe = probe + (probes["text"](txt * _PROBE_SCALE, tgt) * is_full).sum() / is_full.sum().clamp(min=1)
+        loss = contrastive + probe_weight * probe
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         if step % 50 == 0 or step == steps - 1:
-            log(f"clip step {step:4d} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
+            log(
+                f"clip step {step:4d} contrastive {contrastive.item():.3f} probes {probe.item():.3f}"
+                f" ({time.time() - t0:.0f} s)"
+            )
     out.mkdir(parents=True, exist_ok=True)
     preprocess = {"mean": NORM_MEAN, "std": NORM_STD, "interpolation": "bicubic", "resize_mode": "shortest"}
     (out / "open_clip_config.json").write_text(

@@ -17,6 +17,7 @@ import math
 import os
 import random
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,9 @@ class A2CModel(nn.Module):
         )
         # LoRA layers are injected in place: blip2.language_model and self.lm share them, and
         # every policy pass (sampling included) runs inside ``self.lm.disable_adapter()``.
-        self.lm = get_peft_model(blip2.language_model, lora)
+        with warnings.catch_warnings():  # peft reads a transformers attribute deprecated in v5
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            self.lm = get_peft_model(blip2.language_model, lora)
         hidden = blip2.config.text_config.hidden_size
         self.value_head = build_value_head(config.value_head, hidden, layers=config.value_head_layers)
         for name, p in blip2.named_parameters():
