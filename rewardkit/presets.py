@@ -28,7 +28,10 @@ class PresetError(RewardkitError):
 
 
 def _read_mapping(path: Path) -> Mapping[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PresetError(f"{path}: cannot read ({exc})") from None
     try:
         if path.suffix in (".yaml", ".yml"):
             import yaml
@@ -37,8 +40,9 @@ def _read_mapping(path: Path) -> Mapping[str, Any]:
         else:
             data = json.loads(text)
     except Exception as exc:  # yaml and json raise different types
+        reason = " ".join(str(exc).split())
         raise PresetError(
-            f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'}: {exc}"
+            f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'}: {reason}"
         ) from None
     if not isinstance(data, Mapping):
         raise PresetError(f"{path}: a preset file must hold a mapping")
@@ -54,49 +58,152 @@ def _local(value: str, base: Path) -> str:
     return value
 
 
+def unknown_key_message(key: str, known: Any) -> str:
+    """``unknown key 'x' (did you mean 'y'?); known: ...``."""
+    import difflib
+
+    known = sorted(known)
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}{hint}; known: {', '.join(known)}"
+
+
+def _check_keys(path: Path, where: str, data: Mapping[str, Any], known: set[str]) -> None:
+    for key in data:
+        if key not in known:
+            raise PresetError(f"{path}: {where}{unknown_key_message(key, known)}")
+
+
+def _text(path: Path, where: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise PresetError(f"{path}: {where} must be a non-empty string, not {value!r}")
+    return value
+
+
+def _weight(path: Path, where: str, value: Any) -> float | None:
+    """A finite number (or absent): NaN and infinities are refused."""
+    import math
+
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PresetError(f"{path}: {where} must be a number, not {value!r}")
+    if not math.isfinite(float(value)):
+        raise PresetError(f"{path}: {where} must be finite, not {value!r}")
+    return float(value)
+
+
+def reward_options(reward: str) -> set[str] | None:
+    """The option names a reward type accepts (``None``: any)."""
+    import inspect
+
+    factory = REWARDS.get(reward)
+    params = list(inspect.signature(factory).parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    skip = {"self", "backend", "tokenizer"}
+    return {
+        p.name for p in params if p.name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+_TOP = {"name", "description", "components", "models", "evaluator"}
+_MODEL = {"backend", "checkpoint", "pretrained", "computes", "size", "options"}
+_COMPONENT = {"name", "reward", "model", "weight", "options"}
+
+
 def preset_from_file(path: str | Path) -> PresetSpec:
-    """Read a YAML/JSON preset: ``components`` (name, reward, model, weight, options), ``models``, ``evaluator``."""
+    """Read a YAML/JSON preset: ``components`` (name, reward, model, weight, options), ``models``, ``evaluator``.
+
+    Every mistake is one :class:`PresetError` naming the file and the key.
+    """
     path = Path(path)
     data = _read_mapping(path)
+    _check_keys(path, "", data, _TOP)
     base = path.parent
     models: dict[str, ModelSpec] = {}
-    for name, m in (data.get("models") or {}).items():
+    raw_models = data.get("models") or {}
+    if not isinstance(raw_models, Mapping):
+        raise PresetError(
+            f"{path}: models must be a mapping of name -> {{backend, checkpoint}}, not a {type(raw_models).__name__}"
+        )
+    for name, m in raw_models.items():
+        where = f"models.{name}"
         if not isinstance(m, Mapping) or "backend" not in m or "checkpoint" not in m:
-            raise PresetError(f"{path}: model {name!r} needs 'backend' and 'checkpoint'")
-        BACKENDS.get(str(m["backend"]))  # unknown backends fail here, with suggestions
+            raise PresetError(f"{path}: {where} needs 'backend' and 'checkpoint'")
+        _check_keys(path, f"{where}: ", m, _MODEL)
+        backend = _text(path, f"{where}.backend", m["backend"])
+        if backend not in BACKENDS:
+            raise PresetError(f"{path}: {where}.backend: {BACKENDS.unknown_message(backend)}")
+        checkpoint = _text(path, f"{where}.checkpoint", m["checkpoint"])
         pretrained = m.get("pretrained")
-        models[name] = ModelSpec(
-            name,
-            str(m["backend"]),
-            _local(str(m["checkpoint"]), base),
+        if pretrained is not None:
+            _text(path, f"{where}.pretrained", pretrained)
+        options = m.get("options") or {}
+        if not isinstance(options, Mapping):
+            raise PresetError(f"{path}: {where}.options must be a mapping")
+        models[str(name)] = ModelSpec(
+            str(name),
+            backend,
+            _local(checkpoint, base),
             _local(str(pretrained), base) if pretrained else None,
             str(m.get("computes", "")),
             str(m.get("size", "")),
-            dict(m.get("options") or {}),
+            dict(options),
         )
+    raw_comps = data.get("components")
+    if not isinstance(raw_comps, list) or not raw_comps:
+        raise PresetError(f"{path}: components must be a non-empty list")
     comps = []
-    for i, c in enumerate(data.get("components") or []):
+    for i, c in enumerate(raw_comps):
+        where = f"components[{i}]"
         if not isinstance(c, Mapping) or "reward" not in c:
-            raise PresetError(f"{path}: component {i} needs at least 'reward'")
-        REWARDS.get(str(c["reward"]))
-        weight = c.get("weight")
+            raise PresetError(f"{path}: {where} needs at least 'reward'")
+        _check_keys(path, f"{where}: ", c, _COMPONENT)
+        reward = _text(path, f"{where}.reward", c["reward"])
+        if reward not in REWARDS:
+            raise PresetError(f"{path}: {where}.reward: {REWARDS.unknown_message(reward)}")
+        name = _text(path, f"{where}.name", c.get("name", reward))
+        if name == "total" or name in {x.name for x in comps}:
+            raise PresetError(f"{path}: {where}.name {name!r} is reserved or used twice")
+        model = c.get("model")
+        if reward in TEXT_ONLY_REWARDS:
+            if model is not None:
+                raise PresetError(f"{path}: {where}.model: {reward!r} takes no model")
+        else:
+            model = _text(path, f"{where}.model", model)
+            if model not in models and model not in MODELS:
+                raise PresetError(
+                    f"{path}: {where}.model: no model {model!r} in this file's models or the registry"
+                )
+        options = c.get("options") or {}
+        if not isinstance(options, Mapping):
+            raise PresetError(f"{path}: {where}.options must be a mapping")
+        accepted = reward_options(reward)
+        for key in options:
+            if accepted is not None and key not in accepted:
+                raise PresetError(
+                    f"{path}: {where}.options: {unknown_key_message(key, accepted or {'(none)'})}"
+                )
         comps.append(
             ComponentSpec(
-                str(c.get("name", c["reward"])),
-                str(c["reward"]),
-                c.get("model"),
-                None if weight is None else float(weight),
-                dict(c.get("options") or {}),
+                name, reward, model, _weight(path, f"{where}.weight", c.get("weight")), dict(options)
             )
         )
-    if not comps:
-        raise PresetError(f"{path}: a preset needs a non-empty 'components' list")
+    evaluator = data.get("evaluator")
+    if evaluator is not None:
+        evaluator = _text(path, "evaluator", evaluator)
+        if evaluator not in models and evaluator not in MODELS:
+            raise PresetError(
+                f"{path}: evaluator: no model {evaluator!r} in this file's models or the registry"
+            )
     return PresetSpec(
-        str(data.get("name", path.stem)),
+        _text(path, "name", data.get("name", path.stem)),
         tuple(comps),
-        data.get("evaluator"),
+        evaluator,
         str(data.get("description", "")),
         models,
+        str(path),
     )
 
 
@@ -155,17 +262,20 @@ def build_reward(
                 f"preset {spec.name!r} has no component {', '.join(unknown)}; it has {', '.join(c.name for c in spec.components)}"
             )
     built = []
+    where = spec.source or f"preset {spec.name!r}"
     for c in comps:
         factory = REWARDS.get(c.reward)
-        if c.reward in TEXT_ONLY_REWARDS:
-            reward = factory(**c.options)
-        else:
-            if not c.model:
-                raise PresetError(f"component {c.name!r} ({c.reward}) needs a model")
-            backend = build_backend(
-                model_spec(c.model, spec), device=device, dtype=dtype, batch_size=batch_size
-            )
-            reward = factory(backend, **c.options)
+        try:
+            if c.reward in TEXT_ONLY_REWARDS:
+                reward = factory(**c.options)
+            else:
+                if not c.model:
+                    raise PresetError(f"{where}: component {c.name!r} ({c.reward}) needs a model")
+                backend = _backend_for(spec, c.model, device=device, dtype=dtype, batch_size=batch_size)
+                reward = factory(backend, **c.options)
+        except (TypeError, ValueError, OSError) as exc:
+            reason = " ".join(str(exc).split())[:200]
+            raise PresetError(f"{where}: component {c.name!r}: {reason}") from None
         built.append(Component(c.name, reward, reward.default_weight if c.weight is None else c.weight))
     return ComposedReward(built)
 
@@ -177,4 +287,19 @@ def build_evaluator(
     spec = load_preset(preset)
     if not spec.evaluator:
         return None
-    return build_backend(model_spec(spec.evaluator, spec), device=device, dtype=dtype, batch_size=batch_size)
+    return _backend_for(spec, spec.evaluator, device=device, dtype=dtype, batch_size=batch_size)
+
+
+def _backend_for(spec: PresetSpec, model: str, **kwargs: Any) -> Any:
+    """A preset's model, with load failures named by the preset and model key."""
+    try:
+        return build_backend(model_spec(model, spec), **kwargs)
+    except PresetError:
+        raise
+    except RewardkitError as exc:
+        if spec.source:
+            raise PresetError(f"{spec.source}: models.{model}: {exc}") from None
+        raise
+    except (TypeError, ValueError, OSError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise PresetError(f"{spec.source or f'preset {spec.name!r}'}: models.{model}: {reason}") from None

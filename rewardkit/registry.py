@@ -135,6 +135,7 @@ class PresetSpec:
     evaluator: str | None = None
     description: str = ""
     models: dict[str, ModelSpec] = field(default_factory=dict)
+    source: str | None = None  # the preset file, for error messages
 
 
 MODELS: Registry[ModelSpec] = Registry("model")

@@ -182,14 +182,57 @@ def make_images(n: int, seed: int = 0, size: int = 40):
     return [Image.fromarray(rng.integers(0, 256, (size, size + 8, 3), dtype=np.uint8)) for _ in range(n)]
 
 
-def save_blip2_captioner(out: Path, seed: int = 0) -> Path:
-    """A tiny random ``Blip2ForConditionalGeneration`` (OPT language model) with an ``<image>`` token."""
+BPE_CORPUS = [
+    "an image of a man in a green shirt",
+    "a photo of two dogs near a tree in 2019",
+    "a red car on the left, a blue car on the right",
+    "a café with crème brûlée — naïve décor",
+    "a small triangle above a large circle 🙂",
+    "the woman and the man and the dog",
+] * 20
+
+
+def build_bpe_tokenizer(vocab_size: int = 400):
+    """A byte-level BPE tokenizer (GPT-2's algorithm: byte pieces, merges, a leading-space marker) trained here.
+
+    Like OPT's, BOS and EOS are ``</s>``; multi-byte characters (é, —, emoji) span several tokens.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<pad>", "</s>", "<unk>", "<image>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(BPE_CORPUS, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="</s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        additional_special_tokens=["<image>"],
+    )
+
+
+def save_blip2_captioner(out: Path, seed: int = 0, tokenizer: str = "word") -> Path:
+    """A tiny random ``Blip2ForConditionalGeneration`` (OPT language model) with an ``<image>`` token.
+
+    ``tokenizer="bpe"`` gives it a byte-level BPE tokenizer (:func:`build_bpe_tokenizer`).
+    """
     from transformers import Blip2ForConditionalGeneration, BlipImageProcessor
 
     from rewardkit.backends.word_tokenizer import build_word_tokenizer
 
     torch.manual_seed(seed)
-    tok = build_word_tokenizer(WORDS, style="causal", extra_specials=["<image>"])
+    if tokenizer == "bpe":
+        tok = build_bpe_tokenizer()
+    else:
+        tok = build_word_tokenizer(WORDS, style="causal", extra_specials=["<image>"])
     text = _opt_config(tok, max_positions=96)
     cfg = blip2_config(
         len(tok), text_config=text.to_dict(), image_token_index=tok.convert_tokens_to_ids("<image>")

@@ -127,7 +127,12 @@ def load_hf(cls: Any, name: str, **kwargs: Any) -> Any:
     kwargs.pop("trust_remote_code", None)
     _quiet_transformers()
     if Path(name).expanduser().is_dir():
-        return cls.from_pretrained(str(Path(name).expanduser()), **kwargs)
+        try:
+            return cls.from_pretrained(str(Path(name).expanduser()), **kwargs)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise RewardkitError(
+                f"{name}: not a loadable {cls.__name__} checkpoint ({' '.join(str(exc).split())[:200]})"
+            ) from None
     if Path(name).expanduser().exists():
         raise RewardkitError(
             f"{name!r} is a file; a transformers checkpoint is a folder written by save_pretrained"

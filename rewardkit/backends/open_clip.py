@@ -75,10 +75,13 @@ class OpenCLIPBackend(DualEncoder):
             model, _, preprocess = open_clip.create_model_and_transforms(
                 name, pretrained=pretrained, device=self.device
             )
-        except RuntimeError as exc:
-            if "Unknown" in str(exc) or "not found" in str(exc):
-                raise RewardkitError(f"cannot load open_clip {name!r} / {pretrained!r}: {exc}") from None
-            raise
+        except (RuntimeError, OSError, ValueError, KeyError) as exc:
+            if isinstance(exc, RuntimeError) and not (
+                "Unknown" in str(exc) or "not found" in str(exc) or name.startswith("local-dir:")
+            ):
+                raise
+            reason = " ".join(str(exc).split())[:200]
+            raise RewardkitError(f"cannot load open_clip {name!r} / {pretrained!r}: {reason}") from None
         self.model = model.to(self.device, self.dtype).eval()
         self.preprocess = preprocess
         self.tokenizer = open_clip.get_tokenizer(name)

@@ -163,7 +163,7 @@ def run_bench(
 ) -> dict[str, Any]:
     """Caption, score, and write ``OUT/<model>__<benchmark>.json`` (+ captions and scores JSONL)."""
     from rewardkit.backends.blip2_captioner import VLRM_GENERATION
-    from rewardkit.scoring.pipeline import ScoreConfig, finish, run_score
+    from rewardkit.scoring.pipeline import ScoreConfig, score_file
 
     spec = captioner_spec(model)
     benchmark = benchmark or spec.default_benchmark
@@ -174,11 +174,12 @@ def run_bench(
     items = load_items(benchmark, data_dir=data_dir, work=work, limit=limit, seed=seed)
     settings = {**VLRM_GENERATION, **bench_spec.generation, **(generation or {})}
     if model.startswith("captions:"):
-        given = {}
-        for line in Path(spec.checkpoint).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                given[str(row["id"])] = row["caption"]
+        from rewardkit.scoring.rows import read_rows
+
+        rows, errors = read_rows(spec.checkpoint, needs_image=False, allow_outside_root=True)
+        if errors:
+            raise errors[0]
+        given = {r.key: r.caption for r in rows}
         lost = [it.id for it in items if it.id not in given]
         if lost:
             raise RewardkitError(
@@ -218,10 +219,7 @@ def run_bench(
         batch_size=batch_size,
         device=device,
     )
-    result = finish(
-        config,
-        run_score(config, progress=(lambda n: progress("scoring", n, len(items))) if progress else None),
-    )
+    result = score_file(config, progress=(lambda n: progress("scoring", n, len(items))) if progress else None)
     summary = result.summary
     metrics: dict[str, Any] = {
         k: summary[k] for k in ("clip_recall", "CLIPScore", "RefCLIPScore") if k in summary

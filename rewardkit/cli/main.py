@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -250,21 +251,69 @@ def leaderboard_build(
     curves: list[Path] = typer.Option(
         [], "--curve", help="toy_a2c result JSON(s) with training curves to plot."
     ),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Build even when --results holds no result (paper rows only)."
+    ),
 ) -> None:
     """Aggregate results into results.csv, README.md and a static, sortable index.html with plots."""
     from rewardkit.leaderboard.build import build
 
-    paths = build(results, out, curves)
+    paths = build(
+        results, out, curves, allow_empty=allow_empty, log=lambda m: err_console.print(f"note: {m}")
+    )
     err_console.print("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
+class Interrupted(BaseException):
+    """Ctrl-C, raised past the CLI framework (which would swallow a KeyboardInterrupt) to ``main``."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted
+
+
+def _debug() -> bool:
+    return os.environ.get("RK_DEBUG", "") not in ("", "0") or "--debug" in sys.argv[1:]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def main() -> None:
-    """Entry point: runs the app and turns user mistakes into one line and exit code 2."""
+    """Entry point: user mistakes become one line and exit code 2, Ctrl-C exit 130; ``--debug``/``RK_DEBUG=1`` re-raise."""
+    if "--debug" in sys.argv[1:]:
+        sys.argv.remove("--debug")
+        os.environ["RK_DEBUG"] = "1"
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         app()
-    except RewardkitError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
+    except (Interrupted, KeyboardInterrupt):
+        err_console.print("interrupted (rows already written are kept; rerun with --resume)")
         sys.exit(130)
+    except RewardkitError as exc:
+        if _debug():
+            raise
+        err_console.print(f"[bold red]error:[/] {_one_line(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except OSError as exc:  # a file the user named: unreadable, unwritable, disk full
+        if _debug():
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        err_console.print(
+            f"[bold red]error:[/] {where}{_one_line(exc.strerror or exc)}", highlight=False, soft_wrap=True
+        )
+        sys.exit(2)
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if _debug():
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {_one_line(exc)[:300]} "
+            "(rerun with --debug or RK_DEBUG=1 for the traceback, and please report it)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)

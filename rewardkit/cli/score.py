@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -11,7 +12,16 @@ from rich.console import Console
 from rich.table import Table
 
 from rewardkit.errors import RewardkitError
-from rewardkit.scoring.pipeline import ScoreConfig, ScoreResult, check_config, finish, run_score, sidecar
+from rewardkit.scoring.output import output_lock
+from rewardkit.scoring.pipeline import (
+    NotPrepared,
+    ScoreConfig,
+    ScoreResult,
+    check_config,
+    finish,
+    run_score,
+    sidecar,
+)
 
 
 def _dist() -> tuple[int, int]:
@@ -87,14 +97,15 @@ def score_command(config: ScoreConfig, *, quiet: bool = False) -> int:
     console = Console(stderr=True)
     if world > 1:
         return _score_sharded(config, rank, world, quiet=quiet, console=console)
-    with _progress(quiet, console) as bar:
+    with output_lock(config.out), _progress(quiet, console) as bar:
         task = bar.add_task("scoring", total=None)
         result = run_score(
             config,
             progress=lambda n: bar.advance(task, n),
             on_total=lambda n: bar.update(task, total=n),
         )
-    _report(config, finish(config, result), quiet)
+        result = finish(config, result)
+    _report(config, result, quiet)
     return 0
 
 
@@ -122,10 +133,25 @@ def _score_sharded(config: ScoreConfig, rank: int, world: int, *, quiet: bool, c
     else:
         backend = "gloo"
     dist.init_process_group(backend)
+
+    def sync(failure: str | None) -> list[str | None]:
+        gathered: list[Any] = [None] * world
+        dist.all_gather_object(gathered, failure)
+        return gathered
+
     code = 0
     failure: str | None = None
     result: ScoreResult | None = None
+    lock = output_lock(config.out) if rank == 0 else contextlib.nullcontext()
     try:
+        lock.__enter__()
+    except RewardkitError as exc:
+        failure = str(exc)
+    locked = [f for f in sync(failure) if f]
+    untouched = bool(locked)  # OUT is another run's or a resume was refused: merge nothing into it
+    try:
+        if locked:
+            raise RewardkitError(locked[0])
         with _progress(quiet or rank != 0, console) as bar:
             task = bar.add_task("scoring", total=None)
             result = run_score(
@@ -134,7 +160,10 @@ def _score_sharded(config: ScoreConfig, rank: int, world: int, *, quiet: bool, c
                 world=world,
                 progress=lambda n: bar.advance(task, n * world),
                 on_total=lambda n: bar.update(task, total=n * world),
+                sync=sync,
             )
+    except NotPrepared as exc:
+        failure, untouched = str(exc), True
     except RewardkitError as exc:
         failure = str(exc)
     failures: list[Any] = [None] * world
@@ -153,13 +182,16 @@ def _score_sharded(config: ScoreConfig, rank: int, world: int, *, quiet: bool, c
         problems = [f for f in failures if f]
         if problems:
             config.summary = False
-            finish(config, merged, world=world)
+            if not untouched:
+                finish(config, merged, world=world)
             console.print(f"[bold red]error:[/] {sorted(problems)[0]}", highlight=False, soft_wrap=True)
             code = 2
         else:
             _report(config, finish(config, merged, world=world), quiet)
     codes: list[Any] = [None] * world
     dist.all_gather_object(codes, code)
+    if rank == 0 and not locked:
+        lock.__exit__(None, None, None)
     dist.barrier()
     dist.destroy_process_group()
     sys.stdout.flush()

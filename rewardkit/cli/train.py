@@ -25,21 +25,27 @@ def train_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rewardkit.train.a2c import A2CTrainer
+    from rewardkit.train.checkpoint import candidates
     from rewardkit.train.config import load_config
 
     cfg = load_config(preset, config_path, steps=steps, policy=policy, device=device)
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    checkpoint = out / "checkpoint"
-    if resume and not checkpoint.exists():
-        raise RewardkitError(f"--resume: no checkpoint in {out}")
-    if not resume and (out / "metrics.jsonl").exists():
+    started = (out / "metrics.jsonl").exists() or bool(candidates(out))
+    if resume and not started:
+        raise RewardkitError(f"--resume: {out} holds no run to resume (no checkpoints/, no metrics.jsonl)")
+    if not resume and started:
         raise RewardkitError(
             f"{out} already holds a run: pass --resume to continue it or choose another --out"
         )
-    trainer = A2CTrainer(cfg, out)
-    if resume:
-        trainer.load(checkpoint)
+    if out.exists() and not out.is_dir():
+        raise RewardkitError(f"--out {out} is a file; choose a folder")
     console = Console(stderr=True)
+    trainer = A2CTrainer(cfg, out, log=lambda msg: console.print(f"[yellow]{msg}[/]", highlight=False))
+    if resume and trainer.load() is None:
+        raise RewardkitError(
+            f"--resume: {out} has no complete checkpoint (the run stopped before its first one); "
+            "delete it or choose another --out to start again"
+        )
     main = trainer.acc.is_main_process
     with Progress(
         TextColumn("[bold]A2C"),

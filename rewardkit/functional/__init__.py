@@ -3,6 +3,8 @@
 Importing this module does not import torch (CIDEr-D needs numpy); tensor functions import it when called.
 """
 
+from rewardkit.functional.a2c import advantage_moments, normalize_with_moments, normalized_advantages
+from rewardkit.functional.assembly import token_weights, weighted_total
 from rewardkit.functional.cider import cider_d
 from rewardkit.functional.clip import clip_score, pair_cosine, ref_clip_score, retrieval_softmax_phi
 from rewardkit.functional.penalties import (
@@ -19,6 +21,8 @@ from rewardkit.functional.ptb import ptb_tokenize
 from rewardkit.functional.retrieval import clip_recall, retrieval_ranks
 from rewardkit.functional.returns import (
     batch_token_returns,
+    batch_token_returns_from_ids,
+    completion_spans,
     discount,
     discounted_returns,
     pieces_from_offsets,
@@ -28,6 +32,13 @@ from rewardkit.functional.returns import (
 )
 
 __all__ = [
+    "advantage_moments",
+    "batch_token_returns_from_ids",
+    "completion_spans",
+    "normalize_with_moments",
+    "normalized_advantages",
+    "token_weights",
+    "weighted_total",
     "cider_d",
     "ptb_tokenize",
     "clip_recall",

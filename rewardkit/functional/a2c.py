@@ -25,13 +25,40 @@ def normalized_advantages(advantages: Tensor, mask: Tensor, eps: float = 1e-8) -
     >>> normalized_advantages(a, m).round(decimals=4).tolist()
     [[-1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
     """
+    return normalize_with_moments(advantages, mask, advantage_moments(advantages, mask), eps)
+
+
+def advantage_moments(advantages: Tensor, mask: Tensor) -> Tensor:
+    """``[sum A, sum A^2, count]`` over real tokens (float64): add them across processes for batch-wide statistics."""
     import torch
 
-    values = advantages[mask.bool()]
-    if values.numel() < 2:
+    a = advantages.double()[mask.bool()]
+    return torch.stack(
+        [a.sum(), (a * a).sum(), torch.tensor(float(a.numel()), dtype=torch.float64, device=a.device)]
+    )
+
+
+def moments_mean_std(moments: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and unbiased std from summed :func:`advantage_moments`."""
+    total, squares, n = moments[0], moments[1], moments[2]
+    mean = total / n.clamp(min=1)
+    var = (squares - n * mean * mean) / (n - 1).clamp(min=1)
+    return mean, var.clamp(min=0).sqrt()
+
+
+def normalize_with_moments(advantages: Tensor, mask: Tensor, moments: Tensor, eps: float = 1e-8) -> Tensor:
+    """VLRM Eq. 3 with the mean and std of (possibly all processes') summed moments; padding stays 0.
+
+    Under DDP: ``normalize_with_moments(a, m, accelerator.reduce(advantage_moments(a, m), "sum"))``
+    equals :func:`normalized_advantages` of the concatenated batch.
+    """
+    import torch
+
+    if float(moments[2]) < 2:
         return torch.zeros_like(advantages)
-    mean, std = values.mean(), values.std()
-    return torch.where(mask.bool(), (advantages - mean) / (std + eps), torch.zeros_like(advantages))
+    mean, std = moments_mean_std(moments)
+    normed = ((advantages.double() - mean) / (std + eps)).to(advantages.dtype)
+    return torch.where(mask.bool(), normed, torch.zeros_like(advantages))
 
 
 def value_loss(values: Tensor, returns: Tensor, mask: Tensor) -> Tensor:
@@ -60,6 +87,27 @@ def token_entropy(logits: Tensor) -> Tensor:
 
     logp = torch.log_softmax(logits.float(), dim=-1)
     return -(logp.exp() * logp).sum(-1)
+
+
+def a2c_advantages(
+    returns: Tensor,
+    values: Tensor,
+    mask: Tensor,
+    *,
+    group: Tensor | None = None,
+) -> Tensor:
+    """A = R - b per token, padding 0. b = V (VLRM); with ``group`` (image index per caption),
+    b = (V + g) / 2 where g is the mean total return of the image's *other* captions (:func:`group_baseline`).
+
+    >>> import torch
+    >>> r = torch.tensor([[3.0, 1.0], [5.0, 2.0]]); v = torch.tensor([[1.0, 1.0], [1.0, 1.0]]); m = torch.ones(2, 2)
+    >>> a2c_advantages(r, v, m, group=torch.tensor([0, 0])).tolist()
+    [[0.0, -2.0], [3.0, 0.0]]
+    """
+    baseline = values
+    if group is not None:
+        baseline = 0.5 * (values + group_baseline(returns[:, 0], group)[:, None])
+    return (returns - baseline) * mask
 
 
 def group_baseline(totals: Tensor, group: Tensor) -> Tensor:

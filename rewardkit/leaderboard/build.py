@@ -5,8 +5,11 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
+
+from rewardkit.errors import RewardkitError
 
 PAPER_ROWS = [
     # VLRM Table 3: CLIP Recall on MS-COCO Karpathy test (OpenCLIP ViT-g-14 laion2b_s12b_b42k).
@@ -36,15 +39,75 @@ COLUMNS = [
 ]
 
 
-def load_results(results: Path) -> list[dict[str, Any]]:
-    """Every result JSON under ``results`` (``rewardkit bench`` output)."""
-    rows = []
+class ResultError(RewardkitError):
+    """A result JSON that cannot be shown: named by file and field."""
+
+
+def check_result(path: Path, rec: Any) -> dict[str, Any]:
+    """A result record checked field by field (model, benchmark, metrics, n, date, source)."""
+    if not isinstance(rec, dict):
+        raise ResultError(f"{path}: a result must be a JSON object, not {type(rec).__name__}")
+    for key in ("model", "benchmark"):
+        if key not in rec:
+            raise ResultError(f"{path}: missing field {key!r}")
+        if not isinstance(rec[key], str) or not rec[key]:
+            raise ResultError(f"{path}: field {key!r} must be a non-empty string, not {rec[key]!r}")
+    if not isinstance(rec.get("metrics"), dict):
+        raise ResultError(f"{path}: field 'metrics' must be an object")
+    recall = rec["metrics"].get("clip_recall", {})
+    if not isinstance(recall, dict):
+        raise ResultError(f"{path}: field 'metrics.clip_recall' must be an object")
+    for key, value in [*recall.items(), *((k, rec["metrics"].get(k)) for k in COLUMNS[8:13])]:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ResultError(f"{path}: field 'metrics.{key}' must be a number, not {value!r}")
+    if "n" in rec and rec["n"] is not None and (isinstance(rec["n"], bool) or not isinstance(rec["n"], int)):
+        raise ResultError(f"{path}: field 'n' must be an integer, not {rec['n']!r}")
+    for key in ("date", "source"):
+        if key in rec and not isinstance(rec[key], str):
+            raise ResultError(f"{path}: field {key!r} must be a string, not {rec[key]!r}")
+    return rec
+
+
+def load_results(results: Path, *, allow_empty: bool = False, log: Any = None) -> list[dict[str, Any]]:
+    """Every result JSON under ``results`` (``rewardkit bench`` output), each checked; a missing or empty folder is an error."""
+    if not results.is_dir():
+        raise ResultError(
+            f"--results {results}: no such folder (pass --allow-empty to build with the paper rows only)"
+        )
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
     for path in sorted(results.glob("*.json")):
-        rec = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(rec, dict) or "model" not in rec or "metrics" not in rec:
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ResultError(
+                f"{path}: not a readable JSON file ({' '.join(str(exc).split())[:120]})"
+            ) from None
+        if isinstance(rec, dict) and not {"model", "benchmark", "metrics"} & set(rec):
+            skipped.append(
+                path.name
+            )  # not a result at all (e.g. a training-curve file, read through --curve)
             continue
-        rows.append(rec)
+        rows.append(check_result(path, rec))
+    if skipped and log is not None:
+        log(f"not results (no model, benchmark or metrics field), left out: {', '.join(skipped)}")
+    if not rows and not allow_empty:
+        raise ResultError(
+            f"--results {results}: no result JSONs (pass --allow-empty to build with the paper rows only)"
+        )
     return rows
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula (text starting with = + - @ tab or CR is quoted)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def md_cell(value: str) -> str:
+    """Text safe inside a Markdown table cell: HTML escaped, pipes and newlines neutralised."""
+    return html.escape(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
 def flatten(rec: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +122,7 @@ def flatten(rec: dict[str, Any]) -> dict[str, Any]:
     row.update({k: m.get("clip_recall", {}).get(k) for k in ("R@1", "R@5", "R@10", "MRR")})
     for k in ("CLIPScore", "CIDEr-D", "BLEU-4", "METEOR", "ROUGE-L"):
         row[k] = m.get(k)
-    row["date"] = rec.get("date", "")[:10]
+    row["date"] = str(rec.get("date") or "")[:10]
     return row
 
 
@@ -118,12 +181,12 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             key=lambda r: (r["source"] != "measured by rewardkit", -(r["R@1"] or 0)),
         )
         cols = [c for c in COLUMNS if c != "benchmark" and any(r.get(c) is not None for r in sub)]
-        out += [f"## {bench}", ""]
+        out += [f"## {md_cell(bench)}", ""]
         note = _decoding_note(bench)
         if note:
             out += [note, ""]
         out += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        out += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in sub]
+        out += ["| " + " | ".join(md_cell(_fmt(r.get(c))) for c in cols) + " |" for r in sub]
         out.append("")
     return "\n".join(out)
 
@@ -299,21 +362,53 @@ def index_html(
     )
 
 
-def build(results: Path, out: Path, curves_from: list[Path] | None = None) -> dict[str, Path]:
-    """Write results.csv, README.md and index.html; training curves come from toy_a2c result files."""
+def _curve(path: Path) -> list[tuple[float, float]]:
+    """(minutes, probe R@1) points of a toy_a2c result file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [(float(c["minutes"]), float(c["probe_R@1"])) for c in data.get("curve", [])]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ResultError(f"--curve {path}: not a toy_a2c result with a 'curve' ({exc})") from None
+
+
+def build(
+    results: Path,
+    out: Path,
+    curves_from: list[Path] | None = None,
+    *,
+    allow_empty: bool = False,
+    log: Any = None,
+) -> dict[str, Path]:
+    """Write results.csv, README.md and index.html; training curves come from toy_a2c result files.
+
+    Everything is built in a temporary folder first; the three files replace the old ones only
+    when all of them were built.
+    """
+    import tempfile
+
     import pandas as pd
 
-    records = load_results(results)
+    records = load_results(results, allow_empty=allow_empty, log=log)
     rows = table_rows(records)
-    out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows, columns=COLUMNS).to_csv(out / "results.csv", index=False)
-    (out / "README.md").write_text(markdown(rows) + "\n", encoding="utf-8")
     curves: dict[str, list[tuple[float, float]]] = {}
     for path in curves_from or []:
-        if path.is_file():
-            data = json.loads(path.read_text())
-            pts = [(c["minutes"], c["probe_R@1"]) for c in data.get("curve", [])]
-            if pts:
-                curves[path.stem] = pts
-    (out / "index.html").write_text(index_html(rows, records, curves), encoding="utf-8")
-    return {"csv": out / "results.csv", "readme": out / "README.md", "html": out / "index.html"}
+        if not path.is_file():
+            raise ResultError(f"--curve {path}: no such file")
+        pts = _curve(path)
+        if pts:
+            curves[path.stem] = pts
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        names = {"csv": "results.csv", "readme": "README.md", "html": "index.html"}
+        with tempfile.TemporaryDirectory(dir=out, prefix=".build-") as tmp:
+            staged = Path(tmp)
+            frame = pd.DataFrame(rows, columns=COLUMNS)
+            frame = frame.apply(lambda col: col.map(csv_safe)) if len(frame) else frame
+            frame.to_csv(staged / names["csv"], index=False)
+            (staged / names["readme"]).write_text(markdown(rows) + "\n", encoding="utf-8")
+            (staged / names["html"]).write_text(index_html(rows, records, curves), encoding="utf-8")
+            for name in names.values():
+                os.replace(staged / name, out / name)
+    except OSError as exc:
+        raise ResultError(f"{out}: cannot write the leaderboard ({exc.strerror or exc})") from None
+    return {key: out / name for key, name in names.items()}

@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rewardkit.functional.assembly import weighted_total
 from rewardkit.rewards.base import Reward
+from rewardkit.rewards.inputs import completion_text, reward_inputs
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,18 @@ class ComposedReward(Reward):
 
     name = "total"
 
-    def __init__(self, components: Mapping[str, Reward | tuple[Reward, float]] | Sequence[Component]) -> None:
+    def __init__(
+        self,
+        components: Mapping[str, Reward | tuple[Reward, float]] | Sequence[Component],
+        *,
+        name: str = "total",
+        eos_token_id: int | Sequence[int] | None = None,
+        tokenizer: Any = None,
+        image_column: str | None = None,
+    ) -> None:
+        self.name = name  # TRL logs a reward function as rewards/<name>
+        self.image_column = image_column
+        self.set_eos(eos_token_id, tokenizer)
         if isinstance(components, Mapping):
             built = []
             for key, value in components.items():
@@ -59,17 +72,29 @@ class ComposedReward(Reward):
                 raise ValueError(
                     f"component {name!r} returned {len(vals)} values for {len(captions)} captions"
                 )
-        totals = []
-        for i in range(len(captions)):
-            terms = [c.weight * values[c.name][i] for c in self.components]
-            finite = [t for t in terms if not math.isnan(t)]
-            totals.append(math.fsum(finite) if finite else math.nan)
-        values["total"] = totals
+        values["total"] = weighted_total(values, self.weights)
         return values
 
     def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
         return self.score_components(captions, **inputs)["total"]
 
+    def __call__(
+        self, prompts: Any = None, completions: Sequence[Any] | None = None, **kwargs: Any
+    ) -> list[float]:
+        """TRL-style call (see :meth:`Reward.__call__`); each component's mean goes to TRL's ``log_metric`` as ``<name>/<component>``."""
+        if completions is None:
+            raise TypeError("completions is required")
+        captions = [completion_text(c) for c in completions]
+        inputs = reward_inputs(kwargs, len(captions), eos=self.eos, image_column=self.image_column)
+        values = self.score_components(captions, **inputs)
+        log_metric = kwargs.get("log_metric")
+        if callable(log_metric):
+            for c in self.components:
+                finite = [v for v in values[c.name] if not math.isnan(v)]
+                if finite:
+                    log_metric(f"{self.name}/{c.name}", math.fsum(finite) / len(finite))
+        return values["total"]
+
     def __repr__(self) -> str:
         terms = " + ".join(f"{c.weight:g}*{c.name}" for c in self.components)
-        return f"ComposedReward({terms})"
+        return f"ComposedReward({terms}, name={self.name!r})"

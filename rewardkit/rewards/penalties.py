@@ -80,14 +80,24 @@ class RepeatPenalty(_TokenCountPenalty):
 class NoEOSPenalty(Reward):
     """1 when generation did not end with EOS (VLRM Section 3.4 item 5), from ``ended_with_eos``.
 
-    Captions given without ``ended_with_eos`` are taken as complete (0).
+    Called TRL-style, ``ended_with_eos`` comes from ``completion_ids`` when the EOS id is known
+    (``eos_token_id=`` or ``tokenizer=``). Captions given with neither are taken as complete (0),
+    but ``completion_ids`` without a known EOS id are refused rather than silently scored 0.
     """
 
     name = "noeos"
     default_weight = -1.0
 
+    def __init__(self, eos_token_id: int | Sequence[int] | None = None, tokenizer: Any = None) -> None:
+        self.set_eos(eos_token_id, tokenizer)
+
     def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
         ended = inputs.get("ended_with_eos")
+        if ended is None and inputs.get("completion_ids") is not None:
+            raise ValueError(
+                "noeos: got completion_ids but no EOS id to read them with; build the reward with "
+                "eos_token_id= or tokenizer= (e.g. rewardkit.rewards.from_preset(..., tokenizer=tok))"
+            )
         if ended is None:
             return [0.0] * len(captions)
         if len(ended) != len(captions):

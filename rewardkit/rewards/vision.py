@@ -151,6 +151,7 @@ class RetrievalPhi(_ImageTextReward):
     """
 
     name = "phi"
+    batch_dependent = True
 
     def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
         if len(captions) < 2:

@@ -11,7 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from rewardkit.errors import RewardkitError
-from rewardkit.scoring.rows import Row, RowError, load_image, read_rows
+from rewardkit.scoring.output import (
+    OutputError,
+    atomic_write_text,
+    check_resume,
+    describe_os_error,
+    jsonl_line,
+    read_meta,
+    sidecar,
+    write_meta,
+)
+from rewardkit.scoring.rows import Row, RowError, load_image, read_rows, row_key
 
 
 @dataclass
@@ -49,31 +59,28 @@ def default_out(captions: Path) -> Path:
     return captions.with_name(captions.stem + ".scores.jsonl")
 
 
-def sidecar(out: Path, suffix: str) -> Path:
-    """``OUT.jsonl`` -> ``OUT<suffix>`` (e.g. ``.summary.json``, ``.errors.jsonl``)."""
-    name = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.name
-    return out.with_name(name + suffix)
-
-
-def read_done(out: Path) -> dict[Any, dict[str, Any]]:
-    """Rows already in OUT by id; a torn last line (a crash mid-write) is dropped from the file."""
-    done: dict[Any, dict[str, Any]] = {}
+def read_done(out: Path, *, repair: bool = True) -> dict[str, dict[str, Any]]:
+    """Rows already in OUT by id key; a torn last line (a crash mid-write) is dropped from the file."""
+    done: dict[str, dict[str, Any]] = {}
     if not out.exists():
         return done
     good_bytes = 0
-    with open(out, "rb") as fh:
-        for raw in fh:
-            try:
-                rec = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                break
-            if not raw.endswith(b"\n") or not isinstance(rec, dict) or "id" not in rec:
-                break
-            done[rec["id"]] = rec
-            good_bytes += len(raw)
-    if good_bytes != out.stat().st_size:
-        with open(out, "r+b") as fh:
-            fh.truncate(good_bytes)
+    try:
+        with open(out, "rb") as fh:
+            for raw in fh:
+                try:
+                    rec = json.loads(raw)
+                except (ValueError, RecursionError):
+                    break
+                if not raw.endswith(b"\n") or not isinstance(rec, dict) or "id" not in rec:
+                    break
+                done[row_key(rec["id"])] = rec
+                good_bytes += len(raw)
+        if repair and good_bytes != out.stat().st_size:
+            with open(out, "r+b") as fh:
+                fh.truncate(good_bytes)
+    except OSError as exc:
+        raise OutputError(describe_os_error(out, exc)) from None
     return done
 
 
@@ -106,6 +113,31 @@ class Scorer:
         self._evaluator_factory = lambda: build_evaluator(
             self.preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size
         )
+        self.batch_dependent = any(
+            getattr(c.reward, "batch_dependent", False) for c in self.reward.components
+        )
+
+    def setup(self) -> dict[str, Any]:
+        """What decides every row's scores besides the row: components, weights, models, options, dtype."""
+        from rewardkit.presets import model_spec
+
+        specs = {c.name: c for c in self.preset.components}
+        comps: dict[str, Any] = {}
+        for c in self.reward.components:
+            spec = specs[c.name]
+            entry: dict[str, Any] = {"reward": spec.reward, "weight": c.weight, "options": dict(spec.options)}
+            if spec.model:
+                m = model_spec(spec.model, self.preset)
+                entry["model"] = {
+                    "backend": m.backend,
+                    "checkpoint": m.checkpoint,
+                    "pretrained": m.pretrained,
+                }
+            comps[c.name] = entry
+        setup: dict[str, Any] = {"components": comps, "dtype": self.config.dtype}
+        if self.batch_dependent:  # Φ is computed over each batch: its values depend on the batching
+            setup["batch_size"] = self.config.batch_size
+        return setup
 
     def score_batch(self, rows: Sequence[Row], images: Sequence[Any] | None) -> list[dict[str, Any]]:
         """Output records of one batch of good rows."""
@@ -121,6 +153,48 @@ class Scorer:
         return [{"id": r.id, **{k: _json_value(v[i]) for k, v in values.items()}} for i, r in enumerate(rows)]
 
 
+class NotPrepared(RewardkitError):
+    """OUT was not prepared (in use, or a resume refused): nothing may be merged into it."""
+
+
+def shard_path(out: Path, rank: int) -> Path:
+    """This process's part file when scoring is sharded."""
+    return sidecar(out, f".part{rank}.jsonl")
+
+
+def _parts(out: Path) -> list[Path]:
+    """Every part file beside OUT (of any earlier world size too)."""
+    prefix = sidecar(out, ".part").name
+    return sorted(
+        p for p in out.parent.glob(prefix + "*.jsonl") if p.name[len(prefix) : -len(".jsonl")].isdigit()
+    )
+
+
+def prepare_out(config: ScoreConfig, setup: dict[str, Any], rows: Sequence[Row]) -> None:
+    """Before any row is written: check a resume against what produced OUT, clear a fresh run's files, record the meta.
+
+    A resume against other input rows or another reward setup is refused; a summary never
+    outlives the rows it describes (it is removed here and written again at the end).
+    """
+    out = config.out
+    fps = {r.key: (r.line, r.fingerprint()) for r in rows}
+    if config.resume:
+        done = read_done(out)
+        for part in _parts(out):
+            done.update(read_done(part))
+        check_resume(out, read_meta(out), setup, fps, list(done))
+        stale = [sidecar(out, ".summary.json")]
+    else:
+        stale = [out, sidecar(out, ".summary.json"), sidecar(out, ".errors.jsonl"), *_parts(out)]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for path in stale:
+            path.unlink(missing_ok=True)
+        write_meta(out, setup, fps)
+    except OSError as exc:
+        raise OutputError(describe_os_error(out, exc)) from None
+
+
 def run_score(
     config: ScoreConfig,
     *,
@@ -128,12 +202,16 @@ def run_score(
     world: int = 1,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    sync: Callable[[str | None], list[str | None]] | None = None,
 ) -> ScoreResult:
     """Score a captions file into ``config.out`` (this process's shard when ``world > 1``).
 
     Rows are cut into fixed batches of ``batch_size`` in input order, so a resumed run scores
-    exactly the batches an uninterrupted run would. With ``on_error="fail"`` the first bad row
-    raises :class:`RowError` after the rows before it are written.
+    exactly the batches an uninterrupted run would; a batch-dependent reward (Φ) is computed over
+    the whole batch even when part of it is already in OUT, so resumed values equal an
+    uninterrupted run's. With ``on_error="fail"`` the first bad row raises :class:`RowError`
+    after the rows before it are written. Rank 0 prepares OUT (``prepare_out``); with
+    ``world > 1``, ``sync`` gathers every rank's failure so that all stop together.
     """
     scorer = Scorer(config)
     rows, errors = read_rows(
@@ -144,55 +222,71 @@ def run_score(
     )
     if errors and config.on_error == "fail":
         raise errors[0]
+    failure: str | None = None
+    if rank == 0:
+        try:
+            prepare_out(config, scorer.setup(), rows)
+        except RewardkitError as exc:
+            if sync is None:
+                raise
+            failure = str(exc)
+    if sync is not None:
+        problems = [f for f in sync(failure) if f]
+        if problems:
+            raise NotPrepared(problems[0])
     out = config.out if world == 1 else shard_path(config.out, rank)
     result = ScoreResult(errors=list(errors), out=config.out)
-    done = read_done(config.out) if config.resume else {}
+    done = read_done(config.out, repair=rank == 0) if config.resume else {}
     if world > 1 and config.resume:
         done.update(read_done(out))
-    elif not config.resume and out.exists():
-        out.unlink()
     batches = [rows[i : i + config.batch_size] for i in range(0, len(rows), config.batch_size)]
     mine = [b for k, b in enumerate(batches) if k % world == rank]
-    todo = [[r for r in b if r.id not in done] for b in mine]
-    result.skipped_existing = sum(len(b) for b in mine) - sum(len(b) for b in todo)
+    todo = [b for b in mine if any(r.key not in done for r in b)]
+    n_todo = sum(1 for b in todo for r in b if r.key not in done)
+    result.skipped_existing = sum(len(b) for b in mine) - n_todo
     if on_total is not None:
-        on_total(sum(len(b) for b in todo))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "a", encoding="utf-8") as fh:
+        on_total(n_todo)
+    try:
+        fh = open(out, "a", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(describe_os_error(out, exc)) from None
+    with fh:
         for batch in todo:
-            if not batch:
-                continue
+            # Only a batch-dependent reward needs the rows already done to score the rest exactly.
+            batch_rows = batch if scorer.batch_dependent else [r for r in batch if r.key not in done]
             good, images = [], []
-            failure: RowError | None = None
-            for r in batch:
+            failure_row: RowError | None = None
+            for r in batch_rows:
                 if r.image is not None and scorer.needs_images:
                     try:
                         images.append(load_image(r, config.captions))
                     except RowError as exc:
-                        if config.on_error == "fail":
-                            failure = exc
+                        if config.on_error == "fail" and r.key not in done:
+                            failure_row = exc
                             break
-                        result.errors.append(exc)
+                        if r.key not in done:
+                            result.errors.append(exc)
                         continue
                 good.append(r)
-            if good:
+            # A failing batch still writes the rows before the bad one, unless their values depend on the whole batch.
+            partial_ok = failure_row is None or not scorer.batch_dependent
+            if good and partial_ok:
                 records = scorer.score_batch(good, images if scorer.needs_images else None)
-                for rec in records:
-                    fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-                result.scored += len(records)
+                new = [rec for rec, r in zip(records, good) if r.key not in done]
+                try:
+                    for rec in new:
+                        fh.write(jsonl_line(rec))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                except OSError as exc:
+                    raise OutputError(describe_os_error(out, exc)) from None
+                result.scored += len(new)
             if progress is not None:
-                progress(len(batch))
-            if failure is not None:
-                raise failure
+                progress(sum(1 for r in batch if r.key not in done))
+            if failure_row is not None:
+                raise failure_row
     result.errors.sort(key=lambda e: e.line)
     return result
-
-
-def shard_path(out: Path, rank: int) -> Path:
-    """This process's part file when scoring is sharded."""
-    return sidecar(out, f".part{rank}.jsonl")
 
 
 def finish(config: ScoreConfig, result: ScoreResult, *, world: int = 1, quiet: bool = False) -> ScoreResult:
@@ -203,34 +297,41 @@ def finish(config: ScoreConfig, result: ScoreResult, *, world: int = 1, quiet: b
         config.captions, image_root=config.image_root, needs_image=False, allow_outside_root=True
     )
     done = read_done(config.out) if config.out.exists() else {}
-    if world > 1:
-        for rank in range(world):
-            part = shard_path(config.out, rank)
-            done.update(read_done(part))
-    order = [r.id for r in rows if r.id in done]
-    tmp = config.out.with_name(config.out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for rid in order:
-            fh.write(json.dumps(done[rid], ensure_ascii=False) + "\n")
-    os.replace(tmp, config.out)
-    if world > 1:
-        for rank in range(world):
-            shard_path(config.out, rank).unlink(missing_ok=True)
+    parts = _parts(config.out)
+    for part in parts:
+        done.update(read_done(part))
+    order = [r.key for r in rows if r.key in done]
     errors_path = sidecar(config.out, ".errors.jsonl")
-    if result.errors:
-        with open(errors_path, "w", encoding="utf-8") as fh:
-            for e in result.errors:
-                fh.write(json.dumps(e.record(), ensure_ascii=False) + "\n")
-    elif errors_path.exists():
-        errors_path.unlink()
+    try:
+        atomic_write_text(config.out, "".join(jsonl_line(done[k]) for k in order))
+        for part in parts:
+            part.unlink(missing_ok=True)
+        if result.errors:
+            atomic_write_text(errors_path, "".join(jsonl_line(e.record()) for e in result.errors))
+        else:
+            errors_path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(describe_os_error(config.out, exc)) from None
     if config.summary:
-        scored_rows = [r for r in rows if r.id in done]
-        summary = summarise(config, scored_rows, [done[r.id] for r in scored_rows], result)
-        tmp = sidecar(config.out, ".summary.json.tmp")
-        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, sidecar(config.out, ".summary.json"))
+        scored_rows = [r for r in rows if r.key in done]
+        summary = summarise(config, scored_rows, [done[r.key] for r in scored_rows], result)
+        try:
+            atomic_write_text(
+                sidecar(config.out, ".summary.json"), json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+            )
+        except OSError as exc:
+            raise OutputError(describe_os_error(sidecar(config.out, ".summary.json"), exc)) from None
         result.summary = summary
     return result
+
+
+def score_file(config: ScoreConfig, **kwargs: Any) -> ScoreResult:
+    """One process: hold OUT's lock, score, merge and summarise (what ``rewardkit score`` runs)."""
+    from rewardkit.scoring.output import output_lock
+
+    check_config(config)
+    with output_lock(config.out):
+        return finish(config, run_score(config, **kwargs))
 
 
 def check_config(config: ScoreConfig) -> None:
@@ -241,3 +342,5 @@ def check_config(config: ScoreConfig) -> None:
         raise RewardkitError(f"--batch-size must be at least 1, not {config.batch_size}")
     if config.out.resolve() == config.captions.resolve():
         raise RewardkitError("the output file must differ from the captions file")
+    if config.out.is_dir():
+        raise OutputError(f"{config.out}: is a directory; choose a file name for -o")

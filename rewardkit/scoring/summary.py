@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from rewardkit.scoring.rows import row_key
+
 if TYPE_CHECKING:
     from rewardkit.scoring.pipeline import ScoreConfig, ScoreResult
     from rewardkit.scoring.rows import Row
@@ -99,7 +101,17 @@ def summarise(
         summary["notes"].append(
             f"preset {preset.name!r} has no evaluator: CLIP Recall and CLIPScore left out"
         )
-    with_refs = {str(r.id): r for r in rows if r.references}
+    with_refs = {r.key: r for r in rows if r.references}
+    empty = sum(1 for r in rows if r.references is not None and not r.references)
+    if empty:
+        summary["notes"].append(
+            f"{empty} rows have an empty 'references' list: "
+            + (
+                "CIDEr-D and the COCO metrics use only the rows with references"
+                if with_refs
+                else "no row has references, so CIDEr-D and the COCO metrics are left out"
+            )
+        )
     if with_refs:
         from rewardkit.metrics.captioning import coco_metrics
 
@@ -113,7 +125,7 @@ def summarise(
     if any(r.style for r in rows):
         from rewardkit.metrics.esp import esp_scores
 
-        by_id = {rec["id"]: rec for rec in records}
+        by_id = {row_key(rec["id"]): rec for rec in records}
         plain = [
             {"caption": r.caption, "style": r.style, "references": r.references, "image": r.image_text}
             for r in rows
@@ -122,7 +134,7 @@ def summarise(
         for name in ("itm", "clipscore", "clip"):
             if any(name in rec for rec in records):
                 per_caption[name] = [
-                    float(by_id[r.id].get(name) if by_id[r.id].get(name) is not None else math.nan)
+                    float(by_id[r.key].get(name) if by_id[r.key].get(name) is not None else math.nan)
                     for r in rows
                 ]
         esp = esp_scores(plain, per_caption=per_caption)

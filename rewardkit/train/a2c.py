@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import time
 import warnings
@@ -26,16 +25,17 @@ import torch
 from torch import nn
 
 from rewardkit.functional.a2c import (
-    group_baseline,
-    normalized_advantages,
+    a2c_advantages,
+    advantage_moments,
+    moments_mean_std,
+    normalize_with_moments,
     policy_loss,
     token_entropy,
     value_loss,
 )
+from rewardkit.functional.assembly import TOKEN_LEVEL, sequence_weights, token_weights, weighted_total
 from rewardkit.train.config import TrainConfig
 from rewardkit.train.value_head import build_value_head
-
-PENALTIES = ("bad", "repeat", "noeos")
 
 
 class A2CModel(nn.Module):
@@ -201,8 +201,19 @@ class A2CTrainer:
         device = self.acc.device
         self.preset = load_preset(config.preset)
         self.reward = build_reward(self.preset, device=str(device), batch_size=max(16, config.micro_batch))
+        unknown = sorted(set(config.reward_weights) - set(self.reward.weights) - set(TOKEN_LEVEL))
+        if unknown:
+            from rewardkit.errors import RewardkitError
+
+            raise RewardkitError(
+                f"reward_weights: preset {self.preset.name!r} has no component {', '.join(map(repr, unknown))}; "
+                f"it has {', '.join(self.reward.weights)}"
+            )
+        # Every component's presence and weight come from the preset (then the config): a penalty the
+        # preset leaves out is not applied.
         weights = {**self.reward.weights, **config.reward_weights}
-        self.seq_weights = {n: w for n, w in weights.items() if n not in PENALTIES}
+        self.seq_weights = sequence_weights(weights)
+        self.token_weights = token_weights(weights)
         self.bad_phrases, self.repeat_exempt = None, None
         for c in self.reward.components:  # token-level penalties use the preset's own lists
             if c.name == "bad":
@@ -283,34 +294,34 @@ class A2CTrainer:
     def returns(
         self, ids: torch.Tensor, mask: torch.Tensor, ended: list[bool], images: list[Any]
     ) -> tuple[torch.Tensor, dict[str, list[float]]]:
-        """Per-token returns ``[B, T]`` (VLRM Eq. 1) and every reward component per caption."""
-        from rewardkit.functional.returns import batch_token_returns, token_pieces
+        """Per-token returns ``[B, T]`` (VLRM Eq. 1) aligned with the log-probs, and every reward component per caption.
+
+        The sequence score is the preset's weighted sum of its sequence components; the bad,
+        repeat and no-EOS penalties are placed at their tokens with the preset's weights
+        (:func:`rewardkit.functional.batch_token_returns_from_ids`, the same assembly external
+        code uses).
+        """
+        from rewardkit.functional.returns import batch_token_returns_from_ids
 
         caps = self.captions(ids)
         comps = self.reward.score_components(caps, images=images, ended_with_eos=ended)
-        seq = [
-            math.fsum(
-                w * comps[n][i]
-                for n, w in self.seq_weights.items()
-                if n in comps and not math.isnan(comps[n][i])
-            )
-            for i in range(len(caps))
-        ]
-        pieces = [token_pieces(self.tokenizer, row[1 : int(m.sum())]) for row, m in zip(ids.tolist(), mask)]
-        # EOS is a token of the caption: its piece is empty, so it carries no penalty.
-        ret, _ = batch_token_returns(
-            pieces,
-            seq,
-            None,
-            ended_with_eos=ended,
+        seq = weighted_total(comps, self.seq_weights)
+        seq = [0.0 if math.isnan(x) else x for x in seq]
+        tok = self.tokenizer
+        ret, tok_mask = batch_token_returns_from_ids(
+            tok,
+            ids[:, 1:],
+            sim=seq,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+            weights=self.token_weights,
+            gamma=self.config.gamma,
             bad_phrases=self.bad_phrases,
             repeat_exempt=self.repeat_exempt,
-            gamma=self.config.gamma,
-            length=ids.shape[1] - 1,
         )
         comps["sequence"] = seq
-        comps["length"] = [float(len(p)) for p in pieces]
-        return ret.to(ids.device), comps
+        comps["length"] = tok_mask.sum(-1).float().tolist()
+        return ret, comps
 
     def step(self) -> dict[str, Any]:
         """One A2C iteration over ``captions_per_step`` captions; returns its metrics."""
@@ -329,20 +340,16 @@ class A2CTrainer:
         # Pass 1 (no grad): values of the whole batch, for the batch-wide normalisation of A.
         with torch.no_grad():
             _, _, values = self.core(embeds_rep, ids, mask)
-        adv = returns - values
+        group = None
         if cfg.group_baseline and cfg.samples_per_image > 1:
             group = torch.arange(n_img, device=ids.device).repeat_interleave(cfg.samples_per_image)
-            totals = returns[:, 0]
-            adv = returns - 0.5 * (values + group_baseline(totals, group)[:, None])
-        adv = adv * tok_mask
-        if acc.num_processes == 1:
-            m = normalized_advantages(adv, tok_mask)
-            std = adv[tok_mask.bool()].std()
-        else:  # mean and std over the tokens of every process's captions (VLRM: the whole batch)
-            moments = acc.reduce(torch.stack([adv.sum(), (adv**2).sum(), tok_mask.sum()]), "sum")
-            mean = moments[0] / moments[2]
-            std = ((moments[1] - moments[2] * mean**2) / (moments[2] - 1).clamp(min=1)).clamp(min=0).sqrt()
-            m = torch.where(tok_mask.bool(), (adv - mean) / (std + 1e-8), torch.zeros_like(adv))
+        adv = a2c_advantages(returns, values, tok_mask, group=group)
+        # VLRM Eq. 3: mean and std over the tokens of every process's captions (the whole batch).
+        moments = advantage_moments(adv, tok_mask)
+        if acc.num_processes > 1:
+            moments = acc.reduce(moments, "sum")
+        m = normalize_with_moments(adv, tok_mask, moments)
+        std = moments_mean_std(moments)[1]
         # Pass 2: micro-batches with gradients; each caption is used exactly once.
         n = ids.shape[0]
         micro = max(1, min(cfg.micro_batch, n))
@@ -417,64 +424,69 @@ class A2CTrainer:
             "python_rng": random.getstate(),
         }
 
-    def save(self, final: bool = False) -> Path:
-        """Trainable parameters (safetensors), optimiser, scheduler and RNG state, written atomically."""
-        from safetensors.torch import save_file
+    def save(self) -> Path | None:
+        """Trainable parameters (safetensors), optimiser, scheduler and RNG state as a new numbered checkpoint.
+
+        Crash-safe at every instant (see :mod:`rewardkit.train.checkpoint`).
+        """
+        from rewardkit.train.checkpoint import write_checkpoint
 
         acc = self.acc
-        target = self.out / ("final" if final else "checkpoint")
+        folder = None
         if acc.is_main_process:
-            tmp = self.out / f".tmp-{os.getpid()}"
-            tmp.mkdir(parents=True, exist_ok=True)
-            core = self.core
             trainable = {
-                n: p.detach().cpu().contiguous() for n, p in core.named_parameters() if p.requires_grad
+                n: p.detach().cpu().contiguous() for n, p in self.core.named_parameters() if p.requires_grad
             }
-            save_file(trainable, str(tmp / "trainable.safetensors"))
-            torch.save(
-                {
-                    "optimizer": self.optimizer.state_dict(),
-                    "scheduler": self.scheduler.state_dict(),
-                    **self.state(),
-                },
-                tmp / "state.pt",
-            )
-            (tmp / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
-            if target.exists():
-                old = self.out / f".old-{os.getpid()}"
-                os.replace(target, old)
-                os.replace(tmp, target)
-                import shutil
-
-                shutil.rmtree(old)
-            else:
-                os.replace(tmp, target)
+            state = {
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                **self.state(),
+            }
+            folder = write_checkpoint(self.out, self.step_index, trainable, state, self.config.to_dict())
         acc.wait_for_everyone()
-        return target
+        return folder
 
-    def load(self, path: Path) -> None:
-        """Restore a checkpoint written by :meth:`save` (exact continuation on CPU)."""
-        from safetensors.torch import load_file
+    def load(self, path: Path | None = None) -> Path | None:
+        """Restore the run's newest usable checkpoint (or the checkpoint folder ``path``); exact continuation on CPU.
 
-        weights = load_file(str(path / "trainable.safetensors"))
-        missing = self.core.load_state_dict(weights, strict=False)
-        if missing.unexpected_keys:
-            raise RuntimeError(f"unexpected keys in checkpoint: {missing.unexpected_keys[:5]}")
-        state = torch.load(path / "state.pt", weights_only=True)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.step_index = int(state["step"])
-        torch.set_rng_state(state["torch_rng"])
-        py = state["python_rng"]
-        random.setstate((py[0], tuple(py[1]), py[2]))
+        Returns the folder used, or ``None`` when the run has no checkpoint yet (it then starts at
+        step 0). ``metrics.jsonl`` keeps only the steps up to the restored one.
+        """
+        from rewardkit.train.checkpoint import (
+            CheckpointError,
+            load_latest,
+            read_checkpoint,
+            read_metrics,
+            rewrite_metrics,
+        )
+
+        if path is not None and (Path(path) / "trainable.safetensors").exists():
+            folder: Path | None = Path(path)
+            weights, state = read_checkpoint(Path(path))
+        else:
+            found = load_latest(Path(path) if path is not None else self.out, log=self.log)
+            folder, weights, state = found if found else (None, None, None)
+        if folder is not None:
+            own = self.core.state_dict()
+            bad = [k for k in weights if k not in own or own[k].shape != weights[k].shape]
+            if bad:
+                raise CheckpointError(
+                    f"{folder}: holds {len(bad)} tensors this policy does not have or has in another shape "
+                    f"(e.g. {bad[0]}); was it written with another --policy or config?"
+                )
+            self.core.load_state_dict(weights, strict=False)
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.step_index = int(state["step"])
+            torch.set_rng_state(state["torch_rng"])
+            py = state["python_rng"]
+            random.setstate((py[0], tuple(py[1]), py[2]))
         metrics = self.out / "metrics.jsonl"
-        if metrics.exists() and self.acc.is_main_process:  # drop steps the interrupted run logged after it
-            keep = [
-                x
-                for x in metrics.read_text().splitlines()
-                if x.strip() and json.loads(x)["step"] <= self.step_index
-            ]
-            metrics.write_text("".join(x + "\n" for x in keep))
+        if (
+            metrics.exists() and self.acc.is_main_process
+        ):  # drop steps logged after the restored state, and torn lines
+            rewrite_metrics(metrics, read_metrics(metrics, up_to=self.step_index))
+        return folder
 
     def export_policy(self, out: Path) -> Path:
         """The trained captioner as a plain BLIP-2 folder (adapters and value head dropped)."""

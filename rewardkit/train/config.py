@@ -30,7 +30,9 @@ class TrainConfig:
     gamma: float = 1.0
     policy_objective: str = "prob"  # VLRM Eq. 4 writes p_k; "logprob" is the policy-gradient form
     entropy_coef: float = 0.0
-    group_baseline: bool = False  # subtract the other samples' mean reward of the same image too
+    group_baseline: bool = (
+        False  # baseline (V + mean total return of the image's other samples) / 2 instead of V
+    )
     reward_weights: dict[str, float] = field(default_factory=dict)  # override preset weights
     trainable: tuple[str, ...] = ("query_tokens", "qformer", "language_projection")
     value_head: str = "transformer"
@@ -80,27 +82,120 @@ entropy bonus (the paper's T = 2, probability objective barely moves the toy pol
 DEFAULTS = {"vlrm": VLRM, "vlrm-rs": replace(VLRM, preset="vlrm-rs"), "toy": TOY}
 
 
+_INT_RANGES: dict[str, tuple[int, int | None]] = {
+    "steps": (0, None),
+    "captions_per_step": (1, None),
+    "micro_batch": (1, None),
+    "samples_per_image": (1, None),
+    "warmup_steps": (0, None),
+    "top_k": (1, None),
+    "max_new_tokens": (1, None),
+    "value_head_layers": (1, None),
+    "lora_r": (1, None),
+    "lora_alpha": (1, None),
+    "seed": (0, None),
+    "probe_every": (0, None),
+    "probe_size": (1, None),
+    "checkpoint_every": (0, None),
+}
+_FLOAT_RANGES: dict[str, tuple[float, float | None]] = {
+    "lr": (0.0, None),
+    "weight_decay": (0.0, None),
+    "grad_clip": (0.0, None),
+    "temperature": (1e-6, None),
+    "gamma": (0.0, 1.0),
+    "entropy_coef": (0.0, None),
+    "value_lr": (0.0, None),
+}
+_CHOICES = {
+    "policy_objective": ("prob", "logprob"),
+    "value_head": ("transformer", "linear"),
+    "mixed_precision": ("no", "fp16", "bf16"),
+}
+
+
+def _check(where: str, key: str, value: Any) -> Any:
+    """One setting checked for type and range; returns it in its field's type."""
+    import math
+
+    def bad(expected: str) -> RewardkitError:
+        return RewardkitError(f"{where}: {key} must be {expected}, not {value!r}")
+
+    if key in _INT_RANGES:
+        lo, hi = _INT_RANGES[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+        if value < lo or (hi is not None and value > hi):
+            raise bad(f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]")
+        return value
+    if key in _FLOAT_RANGES:
+        if value is None and key == "value_lr":
+            return None
+        lo, hi = _FLOAT_RANGES[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise bad("a finite number")
+        if value < lo or (hi is not None and value > hi):
+            raise bad(f"a number >= {lo:g}" if hi is None else f"a number in [{lo:g}, {hi:g}]")
+        return float(value)
+    if key in _CHOICES:
+        if value not in _CHOICES[key]:
+            raise bad(" or ".join(repr(c) for c in _CHOICES[key]))
+        return value
+    if key in ("trainable", "lora_targets"):
+        if (
+            not isinstance(value, (list, tuple))
+            or not value
+            or not all(isinstance(v, str) and v for v in value)
+        ):
+            raise bad("a non-empty list of names")
+        return tuple(value)
+    if key == "group_baseline":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if key == "reward_weights":
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str)
+            and not isinstance(v, bool)
+            and isinstance(v, (int, float))
+            and math.isfinite(v)
+            for k, v in value.items()
+        ):
+            raise bad("a mapping of component name -> finite number")
+        return {k: float(v) for k, v in value.items()}
+    if key in ("preset", "policy", "data", "device"):
+        if not isinstance(value, str) or not value:
+            raise bad("a non-empty string")
+        return value
+    return value
+
+
 def load_config(name: str, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
-    """Defaults of preset ``name``, then a config file, then explicit overrides (``None`` ignored)."""
-    base = DEFAULTS.get(name, replace(VLRM, preset=name))
+    """Defaults of preset ``name``, then a config file, then explicit overrides (``None`` ignored).
+
+    Every setting is checked for type and range; unknown keys are refused with "did you mean".
+    """
+    from rewardkit.presets import load_preset, unknown_key_message
+
     values: dict[str, Any] = {}
+    where = "command line"
     if path is not None:
         from rewardkit.presets import _read_mapping
 
+        where = str(path)
         values.update(_read_mapping(Path(path)))
-    values.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise RewardkitError(
-            f"unknown training setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
-    for key in ("trainable", "lora_targets"):
-        if key in values:
-            values[key] = tuple(values[key])
-    cfg = replace(base, **values)
-    if cfg.policy_objective not in ("prob", "logprob"):
-        raise RewardkitError(f"policy_objective must be 'prob' or 'logprob', not {cfg.policy_objective!r}")
+    for key in values:
+        if key not in known:
+            raise RewardkitError(f"{where}: {unknown_key_message(key, known)}")
+    checked = {k: _check(where, k, v) for k, v in values.items()}
+    checked.update({k: _check("command line", k, v) for k, v in overrides.items() if v is not None})
+    preset = checked.get("preset", name)
+    load_preset(preset)  # an unknown preset name fails here with "did you mean"
+    base = DEFAULTS.get(name, replace(VLRM, preset=name))
+    cfg = replace(base, **checked)
     if cfg.captions_per_step % cfg.samples_per_image:
-        raise RewardkitError("captions_per_step must be a multiple of samples_per_image")
+        raise RewardkitError(
+            f"{where}: captions_per_step ({cfg.captions_per_step}) must be a multiple of samples_per_image ({cfg.samples_per_image})"
+        )
     return cfg

@@ -104,6 +104,13 @@ def test_corrupt_image_mid_run_keeps_rows_already_scored(dataset, preset_file):
     proc = _cli([dataset, "--preset", preset_file, "-o", out, "--batch-size", 2, "--quiet"])
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert f"{dataset}:4 (id 'r3'): image 'imgs/3.png' is corrupt" in proc.stderr
+    # Φ is computed over a whole batch, so the batch holding the bad row is not written with it ...
+    assert [r["id"] for r in _rows(out)] == ["r0", "r1"]
+    # ... while per-caption rewards keep the rows before the bad one.
+    proc = _cli(
+        [dataset, "--preset", preset_file, "--rewards", "itm,bad", "-o", out, "--batch-size", 2, "-q"]
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert [r["id"] for r in _rows(out)] == ["r0", "r1", "r2"]
 
 

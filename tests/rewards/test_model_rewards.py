@@ -110,7 +110,7 @@ def test_preset_errors(tmp_path, preset_file):
         build_reward(preset_file, only=["nope"], device="cpu")
     yaml_file = tmp_path / "p.yaml"
     yaml_file.write_text("components:\n  - reward: itmm\n")
-    with pytest.raises(UnknownNameError, match="did you mean 'itm'"):
+    with pytest.raises(PresetError, match=r"components\[0\]\.reward: .*did you mean 'itm'"):
         load_preset(yaml_file)
 
 

@@ -102,7 +102,7 @@ def test_checkpoint_round_trip_and_exact_resume(train_config_file, tmp_path):
     first = _trainer(train_config_file, tmp_path / "split")
     first.train(2)
     resumed = _trainer(train_config_file, tmp_path / "split")
-    resumed.load(tmp_path / "split" / "checkpoint")
+    assert resumed.load().name == "step-00000002"
     assert resumed.step_index == 2
     saved = {n: p for n, p in first.core.named_parameters() if p.requires_grad}
     for n, p in resumed.core.named_parameters():
@@ -134,7 +134,10 @@ def test_train_command_checkpoints_and_exports_a_loadable_policy(train_config_fi
     ]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert (out / "checkpoint" / "trainable.safetensors").exists() and (out / "metrics.jsonl").exists()
+    assert (out / "checkpoints" / "step-00000002" / "trainable.safetensors").exists()
+    assert (out / "checkpoints" / "LATEST").read_text() == "step-00000002" and (
+        out / "metrics.jsonl"
+    ).exists()
     again = CliRunner().invoke(app, args)
     assert again.exit_code != 0 and "--resume" in str(again.exception)
     cont = CliRunner().invoke(app, [*args[:6], "3", *args[7:], "--resume"], catch_exceptions=False)
