@@ -15,14 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
 import torch
 
 
-def evaluate(model_dir: str, n: int = 1000, seed: int = 5000) -> dict:
-    """Beam captions of a toy captioner on held-out scenes and their quality measures (both decodings)."""
+def evaluate(model_dir: str, n: int = 1000, seed: int = 5000, a2c_steps: int = 0) -> dict:
+    """Beam captions of a toy captioner on held-out scenes and their quality measures (both decodings).
+
+    ``unseen`` repeats the measures on the scenes whose full description is in no training pool
+    (the four toy-model pools, and the ``a2c_steps`` steps of scenes the A2C run drew)."""
     from rewardkit.backends.blip2_captioner import Blip2Captioner
     from rewardkit.backends.causal_lm import CausalLMBackend
     from rewardkit.bench.benchmarks import get_benchmark
@@ -39,8 +43,11 @@ def evaluate(model_dir: str, n: int = 1000, seed: int = 5000) -> dict:
     clip = _clip(None)
     exempt = frozenset(w.lower() for w in load_word_list("toy_repeat_exempt"))  # the toy preset's
 
-    def measures(caps: list[str]) -> dict:
-        recall = toy_clip_recall(caps, images, clip)
+    def measures(caps: list[str], keep: list[int] | None = None) -> dict:
+        if keep is not None:
+            caps = [caps[i] for i in keep]
+        n = len(caps)
+        recall = toy_clip_recall(caps, images if keep is None else [images[i] for i in keep], clip)
         pieces = [word_pieces(c) for c in caps]
         return {
             "R@1": recall["R@1"],
@@ -53,9 +60,28 @@ def evaluate(model_dir: str, n: int = 1000, seed: int = 5000) -> dict:
             "mean_words": sum(len(c.split()) for c in caps) / n,
         }
 
+    from rewardkit.toy.overlap import (
+        TRAINING_POOLS,
+        a2c_descriptions,
+        overlap_report,
+        pool_descriptions,
+        seen_by,
+    )
+
+    pools = {name: pool_descriptions(name) for name in TRAINING_POOLS}
+    if a2c_steps:
+        pools["a2c"] = a2c_descriptions(a2c_steps)
+    keep = [i for i, seen in enumerate(seen_by(scene_list, pools)["any"]) if not seen]
     caps = captioner.caption(images, **get_benchmark("toy").generation)
     table2 = captioner.caption(images)
-    return {**measures(caps), "table2": measures(table2), "captions": caps, "captions_table2": table2}
+    return {
+        **measures(caps),
+        "table2": measures(table2),
+        "overlap": overlap_report(scene_list, pools),
+        "unseen": {**measures(caps, keep), "n": len(keep), "table2": measures(table2, keep)},
+        "captions": caps,
+        "captions_table2": table2,
+    }
 
 
 def summary(before: dict, after: dict) -> dict:
@@ -65,18 +91,21 @@ def summary(before: dict, after: dict) -> dict:
         for b, a, t in zip(before["captions"][:5], after["captions"][:5], after["captions_table2"][:5])
     ]
     return {
-        "before": {k: v for k, v in before.items() if not k.startswith("captions")},
-        "after": {k: v for k, v in after.items() if not k.startswith("captions")},
+        "before": {k: v for k, v in before.items() if not k.startswith("captions") and k != "overlap"},
+        "after": {k: v for k, v in after.items() if not k.startswith("captions") and k != "overlap"},
+        "overlap": after.get("overlap"),
         "examples": examples,
         "bar": {"R@1": 0.5, "met": after["R@1"] >= 0.5, "decoding": "toy (Table 2, no_repeat_ngram_size 0)"},
     }
 
 
-def reevaluate(result: Path, before: dict, after: dict) -> None:
+def reevaluate(result: Path, before: dict, after: dict, command: str | None = None) -> None:
     """Replace the held-out measures of an earlier run's result; its training curve stays as recorded."""
     record = json.loads(result.read_text())
     record.update(summary(before, after))
     record["reevaluated"] = time.strftime("%Y-%m-%d")
+    if command:
+        record["reevaluate_command"] = command
     result.write_text(json.dumps(record, indent=2) + "\n")
     print(
         f"SFT R@1 {before['R@1']:.3f} -> A2C R@1 {after['R@1']:.3f} (Table 2: {after['table2']['R@1']:.3f})"
@@ -102,14 +131,19 @@ def main() -> None:
     )
     args = ap.parse_args()
     torch.set_num_threads(2)
-    before = evaluate(str(TOY_WEIGHTS / "captioner"))
+    command = "python benchmarks/toy_a2c.py " + " ".join(sys.argv[1:])
     if args.reevaluate:
-        reevaluate(args.result, before, evaluate(str(TOY_WEIGHTS / "captioner-a2c")))
+        steps_run = int(json.loads(args.result.read_text()).get("steps", 0))
+        before = evaluate(str(TOY_WEIGHTS / "captioner"), a2c_steps=steps_run)
+        reevaluate(
+            args.result, before, evaluate(str(TOY_WEIGHTS / "captioner-a2c"), a2c_steps=steps_run), command
+        )
         return
+    before = evaluate(str(TOY_WEIGHTS / "captioner"))
     print(
         f"SFT: R@1 {before['R@1']:.3f}  ref {before['ref_logprob']:.3f}  grammatical {before['grammatical']:.3f}"
     )
-    cfg = load_config("toy", args.config)
+    cfg = load_config("toy", args.config, steps=args.steps)  # recorded as run: steps cap and time limit
     if args.out.exists():
         shutil.rmtree(args.out)
     trainer = A2CTrainer(cfg, args.out)
@@ -126,14 +160,17 @@ def main() -> None:
     trainer.train(args.steps, on_step=on_step, max_seconds=args.minutes * 60)
     minutes = (time.time() - t0) / 60
     policy = trainer.export_policy(args.out / "policy")
-    after = evaluate(str(policy))
+    after = evaluate(str(policy), a2c_steps=trainer.step_index)
+    before = evaluate(str(TOY_WEIGHTS / "captioner"), a2c_steps=trainer.step_index)
     print(
         f"A2C: R@1 {after['R@1']:.3f}  ref {after['ref_logprob']:.3f}  grammatical {after['grammatical']:.3f} ({minutes:.1f} min)"
     )
     t2 = after["table2"]
     print(f"A2C, Table 2 decoding: R@1 {t2['R@1']:.3f}  grammatical {t2['grammatical']:.3f}")
     result = {
+        "command": command,
         "config": cfg.to_dict(),
+        "max_minutes": args.minutes,
         "train_minutes": minutes,
         "steps": trainer.step_index,
         "curve": curve,

@@ -34,6 +34,20 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, T | str] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register_alias(self, alias: str, target: str) -> None:
+        """``alias`` names the same entry as ``target``."""
+        if alias in self._entries or alias in self._aliases:
+            raise ValueError(f"{self.kind} {alias!r} is already registered")
+        self._aliases[alias] = target
+
+    def canonical(self, name: str) -> str:
+        """The registered name behind an alias (a name is its own)."""
+        return self._aliases.get(name, name)
+
+    def aliases(self) -> dict[str, str]:
+        return dict(self._aliases)
 
     def register(self, name: str, entry: T | str, *, overwrite: bool = False) -> None:
         if name in self._entries and not overwrite:
@@ -48,6 +62,7 @@ class Registry(Generic[T]):
         return wrap
 
     def get(self, name: str) -> T:
+        name = self._aliases.get(name, name)
         if name not in self._entries:
             raise UnknownNameError(self.unknown_message(name))
         entry = self._entries[name]
@@ -57,15 +72,16 @@ class Registry(Generic[T]):
         return entry  # type: ignore[return-value]
 
     def unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(name, list(self._entries), n=3)
+        known = [*self._entries, *self._aliases]
+        close = difflib.get_close_matches(name, known, n=3)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-        return f"unknown {self.kind} {name!r}: {hint}known: {', '.join(sorted(self._entries))}"
+        return f"unknown {self.kind} {name!r}: {hint}known: {', '.join(sorted(known))}"
 
     def names(self) -> list[str]:
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._entries or name in self._aliases
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
@@ -113,6 +129,9 @@ class ModelSpec:
     computes: str = ""
     size: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(
+        default_factory=dict
+    )  # captioners: delta_repo, delta_file, default_benchmark
 
 
 @dataclass(frozen=True)
@@ -215,6 +234,7 @@ for _spec in (
         None,
         "toy world BLIP-2 captioner after SFT (the A2C start)",
         "1.76M params, shipped",
+        extra={"default_benchmark": "toy"},
     ),
     ModelSpec(
         "toy-a2c",
@@ -223,6 +243,7 @@ for _spec in (
         None,
         "toy captioner after A2C with the toy preset (micro-VLRM)",
         "1.76M params, shipped",
+        extra={"default_benchmark": "toy"},
     ),
     ModelSpec(
         "blip2-opt-2.7b",
@@ -232,8 +253,30 @@ for _spec in (
         "BLIP-2 OPT-2.7B captioner (VLRM's starting policy)",
         "3.8B params",
     ),
+    ModelSpec(
+        "vlrm",
+        "blip2_captioner",
+        "sashakunitsyn/vlrm-blip2-opt-2.7b",
+        None,
+        "VLRM: the published RL-tuned BLIP-2 OPT-2.7B (whole model)",
+        "3.8B params",
+    ),
+    ModelSpec(
+        "vlrm-rs",
+        "blip2_captioner",
+        "Salesforce/blip2-opt-2.7b",
+        None,
+        "VLRM-RS: BLIP-2 plus the published delta state dict (strict=False)",
+        "3.8B params",
+        extra={"delta_repo": "sashakunitsyn/vlrm-blip2-opt-2.7b", "delta_file": "vlrm-rs.pt"},
+    ),
 ):
     MODELS.register(_spec.name, _spec)
+MODELS.register_alias("blip2", "blip2-opt-2.7b")
+MODELS.register_alias("toy-sft", "toy-captioner")
+
+CAPTIONER_BACKENDS = frozenset({"blip2_captioner"})
+"""Backends of the models ``rewardkit bench --model NAME`` captions with."""
 
 _PENALTIES = (ComponentSpec("bad", "bad"), ComponentSpec("repeat", "repeat"), ComponentSpec("noeos", "noeos"))
 

@@ -244,3 +244,42 @@ def save_blip2_captioner(out: Path, seed: int = 0, tokenizer: str = "word") -> P
     tok.save_pretrained(out)
     BlipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(out)
     return out
+
+
+def save_blip_captioner(out: Path, seed: int = 0) -> Path:
+    """A tiny random ``BlipForConditionalGeneration`` with a ``BlipProcessor``: a Hugging Face captioner that is not BLIP-2."""
+    from transformers import BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
+
+    from rewardkit.backends.word_tokenizer import build_word_tokenizer
+
+    torch.manual_seed(seed)
+    tok = build_word_tokenizer(WORDS, style="bert")
+    cfg = BlipConfig(
+        text_config={
+            "vocab_size": len(tok),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 64,
+            "pad_token_id": tok.pad_token_id,
+            "bos_token_id": tok.cls_token_id,
+            "eos_token_id": tok.sep_token_id,
+            "sep_token_id": tok.sep_token_id,
+            "encoder_hidden_size": 32,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+        projection_dim=16,
+    )
+    BlipForConditionalGeneration(cfg).save_pretrained(out)
+    BlipProcessor(
+        image_processor=BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tok
+    ).save_pretrained(out)
+    return out

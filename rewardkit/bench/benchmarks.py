@@ -29,6 +29,8 @@ class BenchmarkSpec:
     description: str
     offline: bool = False
     generation: dict[str, Any] = field(default_factory=dict)  # over VLRM Table 2 settings
+    chat_prompt: str = "Provide a one-sentence caption for the provided image."  # lmms-eval's, for hf: models
+    chat_max_new_tokens: int = 64  # lmms-eval's token cap for the task
 
 
 BENCHMARKS = {
@@ -36,6 +38,17 @@ BENCHMARKS = {
         "coco-karpathy-test",
         "clip-vit-g-14",
         "MS-COCO Karpathy test split, 5,000 images x 5 references (VLRM Table 3)",
+    ),
+    "nocaps-val": BenchmarkSpec(
+        "nocaps-val",
+        "clip-vit-g-14",
+        "NoCaps validation, 4,500 Open Images x 10 references (lmms-eval nocaps_val)",
+        chat_max_new_tokens=1024,
+    ),
+    "flickr30k-test": BenchmarkSpec(
+        "flickr30k-test",
+        "clip-vit-g-14",
+        "Flickr30k Karpathy test split, 1,000 images x 5 references (lmms-eval flickr30k_test)",
     ),
     "esp": BenchmarkSpec("esp", "clip-vit-b-32", "ESP styled captions on 996 COCO val2014 images (ESPER)"),
     "toy": BenchmarkSpec(
@@ -63,37 +76,101 @@ def get_benchmark(name: str) -> BenchmarkSpec:
     return BENCHMARKS[name]
 
 
+TOY_BENCH_SEED_OFFSET = 20_000
+"""The toy benchmark's ``--seed s`` draws scenes from seed ``20_000 + s``: seeds 0-3 are the toy
+models' training pools (seed 0 is toy CLIP's, so ``--seed 0`` used to evaluate on its training
+scenes); see the overlap table in data_cards/toy-world.md."""
+
+
 def toy_items(out: Path, n: int, seed: int) -> list[BenchItem]:
-    """``n`` toy scenes from ``seed`` written under ``out`` (pictures and references)."""
+    """``n`` toy scenes of benchmark seed ``seed`` (scene seed ``TOY_BENCH_SEED_OFFSET + seed``) written under ``out``."""
     from rewardkit.toy.dataset import make_set
 
-    captions = make_set(n, seed, out)
+    captions = make_set(n, TOY_BENCH_SEED_OFFSET + seed, out)
     rows = [json.loads(x) for x in captions.read_text().splitlines()]
     return [BenchItem(r["id"], out / r["image"], r["references"]) for r in rows]
 
 
-def coco_karpathy_items(data_dir: Path, limit: int | None = None) -> list[BenchItem]:
-    """The 5,000 test images of the Karpathy split (``dataset_coco.json``) with their 5 references."""
-    split = data_dir / "dataset_coco.json"
+def _read_json(path: Path, name: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RewardkitError(
+            f"{path}: not a readable {name} file ({' '.join(str(exc).split())[:120]})"
+        ) from None
+
+
+def karpathy_items(
+    data_dir: Path, split_file: str, image_dir: str, name: str, limit: int | None = None
+) -> list[BenchItem]:
+    """The ``test`` images of a Karpathy split file (``dataset_coco.json``, ``dataset_flickr30k.json``) with their references."""
+    split = data_dir / split_file
     if not split.is_file():
         raise RewardkitError(
-            f"coco-karpathy-test needs {split} (Karpathy's split file, from the 'caption_datasets' archive) and the "
-            f"COCO val2014 images under {data_dir}/val2014/; see data_cards/coco-karpathy-test.md"
+            f"{name} needs {split} (Karpathy's split file, from the 'caption_datasets' archive) and the images under "
+            f"{data_dir}/{image_dir}/; see data_cards/{name}.md"
         )
-    data = json.loads(split.read_text(encoding="utf-8"))
+    data = _read_json(split, "Karpathy split")
     items = []
-    for im in data["images"]:
-        if im.get("split") != "test":
+    for k, im in enumerate(data.get("images", []) if isinstance(data, dict) else []):
+        if not isinstance(im, dict) or im.get("split") != "test":
             continue
-        path = data_dir / im.get("filepath", "val2014") / im["filename"]
-        refs = [s["raw"].strip() for s in im["sentences"]]
-        items.append(BenchItem(str(im.get("cocoid", im["filename"])), path, refs))
+        try:
+            path = data_dir / im.get("filepath", image_dir) / im["filename"]
+            refs = [s["raw"].strip() for s in im["sentences"]]
+        except (KeyError, TypeError, AttributeError):
+            raise RewardkitError(f"{split}: images[{k}] lacks 'filename' or 'sentences[].raw'") from None
+        items.append(BenchItem(str(im.get("cocoid", im.get("imgid", im["filename"]))), path, refs))
+    if not items:
+        raise RewardkitError(f"{split}: no image with split 'test'")
     missing = [it.image for it in items[: limit or len(items)] if not it.image.is_file()]
     if missing:
         raise RewardkitError(
-            f"{len(missing)} COCO images are missing, e.g. {missing[0]}; download val2014 into {data_dir}"
+            f"{len(missing)} {name} images are missing, e.g. {missing[0]}; download them into {data_dir}"
         )
     return items[:limit] if limit else items
+
+
+def coco_karpathy_items(data_dir: Path, limit: int | None = None) -> list[BenchItem]:
+    """The 5,000 test images of the Karpathy split (``dataset_coco.json``) with their 5 references."""
+    return karpathy_items(data_dir, "dataset_coco.json", "val2014", "coco-karpathy-test", limit)
+
+
+def flickr30k_items(data_dir: Path, limit: int | None = None) -> list[BenchItem]:
+    """The 1,000 test images of Karpathy's Flickr30k split (``dataset_flickr30k.json``) with their 5 references."""
+    return karpathy_items(data_dir, "dataset_flickr30k.json", "flickr30k-images", "flickr30k-test", limit)
+
+
+def nocaps_items(data_dir: Path, limit: int | None = None) -> list[BenchItem]:
+    """NoCaps validation (``nocaps_val_4500_captions.json``, COCO format) with its 10 references per image."""
+    ann = data_dir / "nocaps_val_4500_captions.json"
+    if not ann.is_file():
+        raise RewardkitError(
+            f"nocaps-val needs {ann} (NoCaps' validation annotations) and the Open Images under {data_dir}/validation/ "
+            f"or {data_dir}; see data_cards/nocaps-val.md"
+        )
+    data = _read_json(ann, "NoCaps annotation")
+    try:
+        refs: dict[Any, list[str]] = {}
+        for a in data["annotations"]:
+            refs.setdefault(a["image_id"], []).append(str(a["caption"]).strip())
+        items = []
+        for im in data["images"]:
+            image = data_dir / "validation" / im["file_name"]
+            if not image.is_file():
+                image = data_dir / im["file_name"]
+            items.append(BenchItem(str(im["id"]), image, refs.get(im["id"], [])))
+    except (KeyError, TypeError):
+        raise RewardkitError(
+            f"{ann}: expected COCO format (images[].id/file_name, annotations[].image_id/caption)"
+        ) from None
+    items = items[:limit] if limit else items
+    missing = [it.image for it in items if not it.image.is_file()]
+    if missing:
+        raise RewardkitError(
+            f"{len(missing)} NoCaps images are missing, e.g. {missing[0]}; download them into {data_dir}"
+        )
+    return items
 
 
 def esp_items(data_dir: Path, limit: int | None = None) -> list[BenchItem]:
@@ -135,6 +212,10 @@ def load_items(
         raise RewardkitError(f"benchmark {name!r} needs --data-dir (see data_cards/{name}.md)")
     if name == "coco-karpathy-test":
         return coco_karpathy_items(data_dir, limit)
+    if name == "flickr30k-test":
+        return flickr30k_items(data_dir, limit)
+    if name == "nocaps-val":
+        return nocaps_items(data_dir, limit)
     return esp_items(data_dir, limit)
 
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rewardkit.bench.benchmarks import as_rows, get_benchmark, load_items
+from rewardkit.bench.benchmarks import TOY_BENCH_SEED_OFFSET, as_rows, get_benchmark, load_items
 from rewardkit.errors import RewardkitError
 
 
 @dataclass(frozen=True)
 class CaptionerSpec:
-    """A captioner by name: a BLIP-2 checkpoint, optionally with a delta state dict on top."""
+    """A captioner to benchmark: a registered BLIP-2 model (optionally with a delta state dict), a local
+    folder, a Hugging Face image-to-text model (``kind="hf"``) or a ready captions file (``kind="captions"``)."""
 
     name: str
     checkpoint: str
@@ -24,50 +26,100 @@ class CaptionerSpec:
     delta_file: str | None = None
     default_benchmark: str = "coco-karpathy-test"
     description: str = ""
+    kind: str = "blip2"
 
 
-def _toy(name: str) -> str:
+def _from_model(name: str) -> CaptionerSpec:
     from rewardkit.registry import MODELS
 
-    return MODELS.get(name).checkpoint
+    m = MODELS.get(name)
+    return CaptionerSpec(
+        name,
+        m.checkpoint,
+        m.extra.get("delta_repo"),
+        m.extra.get("delta_file"),
+        m.extra.get("default_benchmark", "coco-karpathy-test"),
+        m.computes,
+    )
 
 
-CAPTIONERS = {
-    "blip2": CaptionerSpec("blip2", "Salesforce/blip2-opt-2.7b", description="BLIP-2 OPT-2.7B (VLRM's base)"),
-    "vlrm": CaptionerSpec(
-        "vlrm",
-        "sashakunitsyn/vlrm-blip2-opt-2.7b",
-        description="VLRM: the published RL-tuned BLIP-2 (whole model)",
-    ),
-    "vlrm-rs": CaptionerSpec(
-        "vlrm-rs",
-        "Salesforce/blip2-opt-2.7b",
-        delta_repo="sashakunitsyn/vlrm-blip2-opt-2.7b",
-        delta_file="vlrm-rs.pt",
-        description="VLRM-RS: BLIP-2 plus the published delta state dict (strict=False)",
-    ),
-    "toy-sft": CaptionerSpec(
-        "toy-sft", "toy-captioner", default_benchmark="toy", description="toy SFT captioner"
-    ),
-    "toy-a2c": CaptionerSpec(
-        "toy-a2c", "toy-a2c", default_benchmark="toy", description="toy captioner after A2C"
-    ),
-}
+def _from_folder(name: str, folder: Path) -> CaptionerSpec:
+    """A local captioner folder: a ``rewardkit train`` OUT (its ``policy``), a BLIP-2 folder, or any HF captioner."""
+    if (folder / "policy" / "config.json").is_file():
+        folder = folder / "policy"
+    config = folder / "config.json"
+    if not config.is_file():
+        hint = (
+            " (a rewardkit train OUT without policy/: did the run finish?)"
+            if (folder / "metrics.jsonl").exists()
+            else ""
+        )
+        raise RewardkitError(
+            f"--model {name}: {folder} has no config.json, so it is not a saved captioner{hint}"
+        )
+    try:
+        model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError) as exc:
+        raise RewardkitError(f"--model {name}: {config} is unreadable ({exc})") from None
+    kind = "blip2" if model_type == "blip-2" else "hf"
+    return CaptionerSpec(
+        name,
+        str(folder),
+        default_benchmark="toy" if _is_toy(folder) else "coco-karpathy-test",
+        description=f"local {model_type or 'model'} folder",
+        kind=kind,
+    )
+
+
+def _is_toy(folder: Path) -> bool:
+    """A captioner of the toy world: shipped with rewardkit, or trained by ``rewardkit train`` on toy scenes."""
+    from rewardkit.registry import TOY_WEIGHTS
+
+    if folder.resolve().is_relative_to(TOY_WEIGHTS.resolve()):
+        return True
+    try:
+        meta = json.loads((folder / "rewardkit.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("config", {}).get("data") == "toy"
 
 
 def captioner_spec(name: str) -> CaptionerSpec:
-    """A captioner by name; ``captions:PATH`` means a ready captions file (no generation)."""
+    """A captioner by name: a registered model, ``hf:ID_OR_PATH``, a local folder, or ``captions:PATH``."""
+    from rewardkit.registry import CAPTIONER_BACKENDS, MODELS
+
     if name.startswith("captions:"):
         return CaptionerSpec(
-            name, name[len("captions:") :], default_benchmark="toy", description="captions file"
+            name,
+            name[len("captions:") :],
+            default_benchmark="toy",
+            description="captions file",
+            kind="captions",
         )
-    if name not in CAPTIONERS:
-        import difflib
+    if name.startswith("hf:"):
+        target = name[len("hf:") :]
+        if not target:
+            raise RewardkitError(
+                "--model hf: needs a Hugging Face id or a local folder, e.g. hf:Salesforce/blip-image-captioning-base"
+            )
+        return CaptionerSpec(name, target, description="Hugging Face image-to-text model", kind="hf")
+    if name in MODELS and MODELS.get(name).backend in CAPTIONER_BACKENDS:
+        return _from_model(name)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return _from_folder(name, path)
+    import difflib
 
-        close = difflib.get_close_matches(name, list(CAPTIONERS), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise RewardkitError(f"unknown model {name!r}{hint}; known: {', '.join(CAPTIONERS)}, captions:PATH")
-    return CAPTIONERS[name]
+    known = [n for n in [*MODELS.names(), *MODELS.aliases()] if MODELS.get(n).backend in CAPTIONER_BACKENDS]
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise RewardkitError(
+        f"unknown model {name!r}{hint}; known: {', '.join(sorted(known))}, a captioner folder, hf:ID_OR_PATH or captions:PATH"
+    )
+
+
+CAPTIONERS = {n: None for n in ("blip2", "vlrm", "vlrm-rs", "toy-sft", "toy-a2c")}
+"""Captioner names kept for scripts written before captioners joined ``MODELS`` (see ``rewardkit models``)."""
 
 
 def apply_delta(model: Any, state: dict[str, Any]) -> dict[str, list[str]]:
@@ -82,12 +134,18 @@ def apply_delta(model: Any, state: dict[str, Any]) -> dict[str, list[str]]:
     return {"replaced": replaced, "unexpected": list(result.unexpected_keys)}
 
 
-def load_captioner(spec: CaptionerSpec, *, device: str, dtype: str, batch_size: int) -> Any:
-    """The BLIP-2 captioner of a spec (delta applied when the spec has one)."""
+def load_captioner(spec: CaptionerSpec, *, device: str, dtype: str, batch_size: int, prompt: str = "") -> Any:
+    """The captioner of a spec (delta applied when the spec has one)."""
     from rewardkit.backends.blip2_captioner import Blip2Captioner
 
-    checkpoint = _toy(spec.checkpoint) if spec.checkpoint.startswith("toy-") else spec.checkpoint
-    if spec.checkpoint.startswith("toy-") and not Path(checkpoint).is_dir():
+    if spec.kind == "hf":
+        from rewardkit.backends.hf_captioner import HFCaptioner
+
+        return HFCaptioner(spec.checkpoint, prompt=prompt, device=device, dtype=dtype, batch_size=batch_size)
+    checkpoint = spec.checkpoint
+    from rewardkit.registry import TOY_WEIGHTS
+
+    if checkpoint.startswith(str(TOY_WEIGHTS)) and not Path(checkpoint).is_dir():
         raise RewardkitError(f"{spec.name}: {checkpoint} is not shipped in this installation")
     cap = Blip2Captioner(checkpoint, device=device, dtype=dtype, batch_size=batch_size)
     if spec.delta_repo:
@@ -104,6 +162,14 @@ def load_captioner(spec: CaptionerSpec, *, device: str, dtype: str, batch_size: 
         state = torch.load(path, map_location="cpu", weights_only=True)
         cap.delta = apply_delta(cap.model, state)
     return cap
+
+
+SCALE = "raw: recall, MRR and the COCO metrics in [0, 1] (CIDEr-D up to 10), CLIPScore on its 0-2.5 scale; lmms-eval reports raw scores, VLMEvalKit x100"
+
+
+def _image_id(item_id: str) -> int | str:
+    """A COCO-format ``image_id``: the integer when the benchmark's id is one."""
+    return int(item_id) if item_id.isdigit() else item_id
 
 
 def _versions() -> dict[str, str]:
@@ -160,6 +226,8 @@ def run_bench(
     batch_size: int,
     generation: dict[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    prompt: str | None = None,
+    max_new_tokens: int | None = None,
 ) -> dict[str, Any]:
     """Caption, score, and write ``OUT/<model>__<benchmark>.json`` (+ captions and scores JSONL)."""
     from rewardkit.backends.blip2_captioner import VLRM_GENERATION
@@ -169,11 +237,28 @@ def run_bench(
     benchmark = benchmark or spec.default_benchmark
     bench_spec = get_benchmark(benchmark)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{model.replace(':', '_').replace('/', '_')}__{benchmark}"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_.") or "model"
+    stem = f"{slug}__{benchmark}"
     work = out / f".{stem}"
+    if prompt is not None and spec.kind != "hf":
+        raise RewardkitError(
+            "--prompt applies to hf: captioners (and local non-BLIP-2 folders), not to BLIP-2 models"
+        )
+    if max_new_tokens is not None and max_new_tokens < 1:
+        raise RewardkitError(f"--max-new-tokens must be at least 1, not {max_new_tokens}")
     items = load_items(benchmark, data_dir=data_dir, work=work, limit=limit, seed=seed)
-    settings = {**VLRM_GENERATION, **bench_spec.generation, **(generation or {})}
-    if model.startswith("captions:"):
+    if spec.kind == "hf":  # lmms-eval's decoding: greedy, the task's token cap, its prompt for chat models
+        settings = {
+            "do_sample": False,
+            "num_beams": 1,
+            "max_new_tokens": max_new_tokens or bench_spec.chat_max_new_tokens,
+        }
+        settings.update(generation or {})
+    else:
+        settings = {**VLRM_GENERATION, **bench_spec.generation, **(generation or {})}
+        if max_new_tokens is not None:
+            settings["max_new_tokens"] = max_new_tokens
+    if spec.kind == "captions":
         from rewardkit.scoring.rows import read_rows
 
         rows, errors = read_rows(spec.checkpoint, needs_image=False, allow_outside_root=True)
@@ -188,7 +273,11 @@ def run_bench(
         captions = [given[it.id] for it in items]
         settings = {}
     else:
-        cap = load_captioner(spec, device=device, dtype="fp32", batch_size=batch_size)
+        cap = load_captioner(spec, device=device, dtype="fp32", batch_size=batch_size, prompt="")
+        if spec.kind == "hf":
+            chat = bool(getattr(cap.processor, "chat_template", None))
+            cap.prompt = prompt if prompt is not None else (bench_spec.chat_prompt if chat else "")
+            settings["prompt"] = cap.prompt
         from PIL import Image
 
         distinct = list(dict.fromkeys(it.image for it in items))
@@ -203,9 +292,12 @@ def run_bench(
             if progress:
                 progress("captioning", done[0], len(images))
 
-        texts = cap.caption(images, progress=tick, **settings)
+        texts = cap.caption(images, progress=tick, **{k: v for k, v in settings.items() if k != "prompt"})
         by_image = dict(zip(distinct, texts))
         captions = [by_image[it.image] for it in items]
+    predictions = [
+        {"image_id": _image_id(it.id), "caption": c} for it, c in zip(items, captions)
+    ]  # COCO result format
     captions_path = out / f"{stem}.captions.jsonl"
     with open(captions_path, "w", encoding="utf-8") as fh:
         for row in as_rows(items, captions):
@@ -236,6 +328,7 @@ def run_bench(
         "generation": settings,
         "config": {
             "seed": seed,
+            **({"scene_seed": TOY_BENCH_SEED_OFFSET + seed} if benchmark == "toy" else {}),
             "limit": limit,
             "data_dir": str(data_dir) if data_dir else None,
             "checkpoint": spec.checkpoint,
@@ -245,8 +338,18 @@ def run_bench(
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": "measured by rewardkit",
         "notes": summary.get("notes", []),
+        "scale": SCALE,
+        "predictions": f"{stem}.predictions.json",
     }
-    (out / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    if benchmark == "toy":
+        from rewardkit.toy import scenes as sc
+        from rewardkit.toy.overlap import overlap_report
+
+        record["overlap"] = overlap_report(sc.distinct_scenes(len(items), TOY_BENCH_SEED_OFFSET + seed))
+    from rewardkit.scoring.output import atomic_write_text
+
+    atomic_write_text(out / f"{stem}.predictions.json", json.dumps(predictions, ensure_ascii=False) + "\n")
+    atomic_write_text(out / f"{stem}.json", json.dumps(record, indent=2) + "\n")
     import shutil
 
     shutil.rmtree(work, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -55,34 +56,76 @@ def env() -> None:
 
 
 @app.command()
-def models() -> None:
-    """List the named models and presets (checkpoints, what they compute, approximate size)."""
+def models(
+    as_json: bool = typer.Option(False, "--json", help="Print models, aliases and presets as JSON."),
+) -> None:
+    """List the named models (reward models, evaluators, captioners), their aliases, and the presets."""
+    import json as _json
+
     from rich.markup import escape
     from rich.table import Table
 
     from rewardkit.registry import MODELS, PRESETS
 
-    console = Console()
-    table = Table(title="models")
-    for col in ("name", "backend", "checkpoint", "computes", "size"):
-        table.add_column(col)
-    for name in MODELS:
-        m = MODELS.get(name)
-        ckpt = m.checkpoint + (f" / {m.pretrained}" if m.pretrained else "")
-        table.add_row(m.name, m.backend, ckpt, m.computes, m.size)
-    console.print(table)
-    presets = Table(title="presets")
-    for col in ("name", "components (weight x reward[model])", "evaluator", "description"):
-        presets.add_column(col)
-    for name in PRESETS:
-        p = PRESETS.get(name)
-        comps = ", ".join(
+    def comps(p: Any) -> str:
+        return ", ".join(
             f"{-1 if c.weight is None else c.weight:g}x{c.reward}" + (f"[{c.model}]" if c.model else "")
             for c in p.components
         )
-        presets.add_row(p.name, escape(comps), p.evaluator or "-", escape(p.description))
+
+    if as_json:
+        data = {
+            "models": [
+                {
+                    "name": MODELS.get(n).name,
+                    "backend": MODELS.get(n).backend,
+                    "checkpoint": MODELS.get(n).checkpoint,
+                    "pretrained": MODELS.get(n).pretrained,
+                    "computes": MODELS.get(n).computes,
+                    "size": MODELS.get(n).size,
+                }
+                for n in MODELS
+            ],
+            "aliases": MODELS.aliases(),
+            "presets": [
+                {
+                    "name": p.name,
+                    "components": comps(p),
+                    "evaluator": p.evaluator,
+                    "description": p.description,
+                }
+                for p in (PRESETS.get(n) for n in PRESETS)
+            ],
+        }
+        typer.echo(_json.dumps(data, indent=2))
+        return
+    console = Console()
+    # Piped or redirected: print every cell whole (a terminal gets a table that fits its width).
+    wide = {} if console.is_terminal else {"no_wrap": True, "overflow": "ignore"}
+    if not console.is_terminal:
+        console = Console(width=100_000)
+    aliases = MODELS.aliases()
+    table = Table(title="models")
+    for col in ("name", "backend", "checkpoint", "computes", "size"):
+        table.add_column(col, **wide)
+    for name in MODELS:
+        m = MODELS.get(name)
+        ckpt = m.checkpoint + (f" / {m.pretrained}" if m.pretrained else "")
+        also = [a for a, t in aliases.items() if t == name]
+        label = m.name + (f" (also: {', '.join(also)})" if also else "")
+        table.add_row(label, m.backend, ckpt, m.computes, m.size)
+    console.print(table)
+    presets = Table(title="presets")
+    for col in ("name", escape("components (weight x reward[model])"), "evaluator", "description"):
+        presets.add_column(col, **wide)
+    for name in PRESETS:
+        p = PRESETS.get(name)
+        presets.add_row(p.name, escape(comps(p)), p.evaluator or "-", escape(p.description))
     console.print(presets)
-    console.print("A preset file (.yaml/.json) can be passed wherever a preset name goes; see README.")
+    console.print(
+        "A preset file (.yaml/.json) can be passed wherever a preset name goes; `bench --model` also takes a "
+        "captioner folder, hf:ID_OR_PATH or captions:PATH; see README."
+    )
 
 
 @app.command()
@@ -166,10 +209,17 @@ def train(
 @app.command()
 def bench(
     model: str = typer.Option(
-        ..., "--model", "-m", help="blip2, vlrm, vlrm-rs, toy-sft, toy-a2c or captions:PATH."
+        ...,
+        "--model",
+        "-m",
+        help="A captioner: a name from `rewardkit models` (blip2, vlrm, vlrm-rs, toy-sft, toy-a2c), a folder "
+        "(a `rewardkit train` OUT or OUT/policy, any saved captioner), hf:ID_OR_PATH, or captions:PATH.",
     ),
     benchmark: str | None = typer.Option(
-        None, "--benchmark", "-b", help="coco-karpathy-test, esp or toy (default: by model)."
+        None,
+        "--benchmark",
+        "-b",
+        help="coco-karpathy-test, nocaps-val, flickr30k-test, esp or toy (default: by model).",
     ),
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="Folder with the benchmark's annotation file and images."
@@ -189,9 +239,19 @@ def bench(
         min=0,
         help="Override VLRM Table 2's 2 (default: the benchmark's; toy uses 0, see its data card).",
     ),
+    prompt: str | None = typer.Option(
+        None,
+        "--prompt",
+        help="hf: models: the task prompt (default: lmms-eval's for chat models, none otherwise).",
+    ),
+    max_new_tokens: int | None = typer.Option(
+        None,
+        "--max-new-tokens",
+        help="Token cap (default: VLRM Table 2's 60; hf: models lmms-eval's per task).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
-    """Caption a benchmark with a captioner (VLRM Table 2 settings) and evaluate the captions."""
+    """Caption a benchmark with a captioner (VLRM Table 2 settings; hf: models greedy as lmms-eval) and evaluate."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rewardkit.bench.run import run_bench
@@ -227,6 +287,8 @@ def bench(
             if no_repeat_ngram_size is None
             else {"no_repeat_ngram_size": no_repeat_ngram_size},
             progress=progress,
+            prompt=prompt,
+            max_new_tokens=max_new_tokens,
         )
     if not quiet:
         m = record["metrics"]

@@ -71,7 +71,9 @@ def render_summary(summary: dict[str, Any], out: Path, console: Console) -> None
         table.add_row(f"{name} (mean ± std)", f"{st['mean']:.4f} ± {st['std']:.4f}")
     for key, value in summary.get("clip_recall", {}).items():
         table.add_row(f"CLIP Recall {key}", f"{value:.4f}")
-    for key in ("CLIPScore", "RefCLIPScore"):
+    for key, value in summary.get("clip_recall_per_image", {}).items():
+        table.add_row(f"CLIP Recall {key} (per image)", f"{value:.4f}")
+    for key in ("CLIPScore", "CLIPScore_torchmetrics", "RefCLIPScore", "RefCLIPScore_clipscore_py"):
         if key in summary:
             table.add_row(key, f"{summary[key]:.4f}")
     for key, value in summary.get("coco", {}).items():

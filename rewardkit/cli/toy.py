@@ -72,25 +72,48 @@ def quality(
     seed: int = typer.Option(1000, "--seed", help="Seed of the held-out scenes (training uses 0-2)."),
     models: Path = typer.Option(None, "--models", help="Folder of toy models (default: the shipped ones)."),
     out: Path = typer.Option(None, "--out", help="Also write the measurements as JSON here."),
+    unseen: bool = typer.Option(
+        True,
+        "--unseen/--no-unseen",
+        help="Also report overlap with the training pools and the bars on the unseen part.",
+    ),
 ) -> None:
     """Measure the toy world's quality bars on fresh scenes (see data_cards/toy-world.md)."""
     from rewardkit.toy.quality import BARS, measure_all
 
     console = Console(stderr=True)
-    res = measure_all(n, seed, models, log=lambda s: console.print(f"[dim]{s}[/]"))
+    res = measure_all(n, seed, models, log=lambda s: console.print(f"[dim]{s}[/]"), unseen=unseen)
     table = Table(title=f"toy world quality on {n} scenes (seed {seed})")
     for col in ("measure", "value", "bar", "holds"):
         table.add_column(col)
+    if unseen:
+        table.add_column("unseen part")
+        table.add_column("holds there")
+    part = res.get("unseen", {})
     for key, value in res.items():
         if isinstance(value, float):
             op, bar = BARS.get(key, ("", None))
             holds = res["passed"].get(key)
-            table.add_row(
+            row = [
                 key,
                 f"{value:.3f}",
                 f"{op} {bar}" if bar is not None else "",
                 "" if holds is None else ("yes" if holds else "[red]no[/]"),
-            )
+            ]
+            if unseen:
+                there = part.get("passed", {}).get(key)
+                row += [
+                    f"{part[key]:.3f}" if isinstance(part.get(key), float) else "",
+                    "" if there is None else ("yes" if there else "[red]no[/]"),
+                ]
+            table.add_row(*row)
     Console().print(table)
+    if unseen:
+        ov = res["overlap"]
+        Console().print(
+            "full descriptions also in a training pool: "
+            + ", ".join(f"{k} {v:.1%}" for k, v in ov.items() if k != "n_unseen")
+            + f"; unseen part: {int(ov['n_unseen'])} scenes"
+        )
     if out:
         out.write_text(json.dumps(res, indent=2) + "\n")

@@ -24,10 +24,60 @@ def clip_score(cos: Tensor, w: float = 2.5) -> Tensor:
     return w * cos.clamp(min=0)
 
 
-def ref_clip_score(clip_s: Tensor, ref_cos_max: Tensor) -> Tensor:
-    """RefCLIP-S = harmonic mean of CLIP-S and max(max_r cos(c, r), 0) (Hessel et al., 2021, Eq. 2)."""
+CLIPSCORE_CONVENTIONS = {
+    "hessel": {"w": 2.5, "prompt": "A photo depicts", "clamp": "pair"},
+    "torchmetrics": {"w": 100.0, "prompt": "", "clamp": "mean"},
+}
+"""CLIPScore as papers report it. ``hessel`` (Hessel et al., 2021; the default): w = 2.5, the prompt
+"A photo depicts", each pair clamped at 0. ``torchmetrics`` (``torchmetrics.multimodal.CLIPScore``):
+100·cos, no prompt, only the mean clamped at 0; rewardkit keeps EOS for captions past the context
+(torchmetrics slices ``input_ids`` and drops it), so long captions can differ from torchmetrics'."""
+
+
+def clip_score_values(cos: Tensor, convention: str = "hessel") -> Tensor:
+    """Per-pair CLIPScore values of a convention (``torchmetrics``: 100·cos, not clamped per pair)."""
+    spec = _convention(convention)
+    return spec["w"] * cos.clamp(min=0) if spec["clamp"] == "pair" else spec["w"] * cos
+
+
+def corpus_clip_score(cos: Tensor, convention: str = "hessel") -> float:
+    """The corpus CLIPScore of a convention: mean of per-pair values (``torchmetrics``: then clamped at 0).
+
+    >>> import torch; cos = torch.tensor([0.3, -0.5])
+    >>> corpus_clip_score(cos), corpus_clip_score(cos, "torchmetrics")
+    (0.375, 0.0)
+    """
+    values = clip_score_values(cos, convention)
+    mean = float(values.double().mean())
+    return max(mean, 0.0) if _convention(convention)["clamp"] == "mean" else mean
+
+
+def _convention(name: str) -> dict:
+    if name not in CLIPSCORE_CONVENTIONS:
+        raise ValueError(f"unknown CLIPScore convention {name!r}; known: {', '.join(CLIPSCORE_CONVENTIONS)}")
+    return CLIPSCORE_CONVENTIONS[name]
+
+
+def ref_clip_score(clip_s: Tensor, ref_cos_max: Tensor, *, definition: str = "paper") -> Tensor:
+    """RefCLIP-S = harmonic mean of CLIP-S and the best caption-reference cosine (Hessel et al., 2021, Eq. 2).
+
+    ``definition="paper"`` (default): the reference cosine is clamped at 0 (Eq. 2's max(·, 0)) and
+    0/0 gives 0. ``"clipscore.py"``: as the authors' script computes it, no clamp (a negative
+    reference cosine gives a negative score) and 0/0 gives NaN.
+
+    >>> import torch
+    >>> ref_clip_score(torch.tensor([0.75]), torch.tensor([-0.05])).tolist()
+    [0.0]
+    >>> round(ref_clip_score(torch.tensor([0.75]), torch.tensor([-0.05]), definition="clipscore.py").item(), 4)
+    -0.1071
+    """
     import torch
 
+    if definition == "clipscore.py":
+        a, b = clip_s.double(), ref_cos_max.double()
+        return (2 * a * b / (a + b)).to(clip_s.dtype)
+    if definition != "paper":
+        raise ValueError(f"RefCLIPScore definition must be 'paper' or 'clipscore.py', not {definition!r}")
     r = ref_cos_max.clamp(min=0)
     denom = clip_s + r
     return torch.where(denom > 0, 2 * clip_s * r / denom.clamp(min=1e-12), torch.zeros_like(denom))

@@ -34,15 +34,43 @@ def retrieval_ranks(sim: Tensor, image_index: Tensor | None = None, *, chunk: in
     return ranks
 
 
-def clip_recall(sim: Tensor, image_index: Tensor | None = None) -> dict[str, float]:
+def clip_recall(
+    sim: Tensor, image_index: Tensor | None = None, *, average: str = "caption"
+) -> dict[str, float]:
     """R@1, R@5, R@10 and MRR of text-to-image retrieval; ``sim`` is ``[n_texts, n_images]``.
+
+    ``average="caption"`` (default; IC3's per-caption code, VLRM Table 3) averages over captions;
+    ``"image"`` averages each image's captions first, then over images (IC3's references
+    script), which differs when images have unequal numbers of captions.
 
     >>> import torch; clip_recall(torch.tensor([[0.9, 0.1], [0.8, 0.2]]))
     {'R@1': 0.5, 'R@5': 1.0, 'R@10': 1.0, 'MRR': 0.75}
     """
+    import torch
+
     ranks = retrieval_ranks(sim, image_index).double()
     if ranks.numel() == 0:
         raise ValueError("clip_recall needs at least one text")
-    out = {f"R@{k}": float((ranks <= k).double().mean()) for k in (1, 5, 10)}
-    out["MRR"] = float((1.0 / ranks).mean())
+    hits = {f"R@{k}": (ranks <= k).double() for k in (1, 5, 10)}
+    hits["MRR"] = 1.0 / ranks
+    if average == "caption":
+        return {name: float(v.mean()) for name, v in hits.items()}
+    if average != "image":
+        raise ValueError(f"average must be 'caption' or 'image', not {average!r}")
+    index = (
+        torch.arange(sim.shape[0]) if image_index is None else torch.as_tensor(image_index).reshape(-1).cpu()
+    )
+    groups, inverse = torch.unique(index, return_inverse=True)
+    counts = torch.zeros(len(groups), dtype=torch.float64).index_add_(
+        0, inverse, torch.ones_like(ranks.cpu())
+    )
+    out = {}
+    for name, v in hits.items():
+        sums = torch.zeros(len(groups), dtype=torch.float64).index_add_(0, inverse, v.cpu())
+        out[name] = float((sums / counts).mean())
     return out
+
+
+def truncate_chars(texts: list[str], limit: int = 300) -> list[str]:
+    """Texts cut to ``limit`` characters before tokenizing, as IC3's CLIP recall does (it backs off by 20 when tokenizing fails)."""
+    return [t[:limit] for t in texts]

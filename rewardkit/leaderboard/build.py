@@ -98,6 +98,12 @@ def load_results(results: Path, *, allow_empty: bool = False, log: Any = None) -
     return rows
 
 
+SCALE_NOTE = (
+    "Scores are raw, as lmms-eval reports them: R@k, MRR, BLEU, METEOR, ROUGE-L in [0, 1], CIDEr-D up to 10, "
+    "CLIPScore on its 0-2.5 scale (VLMEvalKit multiplies by 100)."
+)
+
+
 def csv_safe(value: Any) -> Any:
     """A cell a spreadsheet will not run as a formula (text starting with = + - @ tab or CR is quoted)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
@@ -185,6 +191,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         note = _decoding_note(bench)
         if note:
             out += [note, ""]
+        out += [SCALE_NOTE, ""]
         out += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         out += ["| " + " | ".join(md_cell(_fmt(r.get(c))) for c in cols) + " |" for r in sub]
         out.append("")
@@ -206,6 +213,56 @@ def _frame(width: int, height: int, pad: int, xlabel: str, ylabel: str) -> list[
     ]
 
 
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About ``n`` round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of ten).
+
+    >>> nice_ticks(0, 1)
+    [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    """
+    import math as _m
+
+    if hi <= lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / max(1, n)
+    mag = 10 ** _m.floor(_m.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = _m.floor(lo / step) * step
+    ticks, t = [], first
+    while True:  # up to the first tick at or above hi, so the axis covers every value
+        ticks.append(round(t, 10))
+        if t >= hi - step * 1e-9:
+            return ticks
+        t += step
+
+
+def _tick_label(v: float) -> str:
+    return f"{v:g}" if abs(v) >= 1e-9 else "0"
+
+
+def _axis_ticks(
+    parts: list[str], xs: list[float], ys: list[float], sx: Any, sy: Any, pad: int, width: int, height: int
+) -> None:
+    """Tick marks, values and light grid lines on both axes."""
+    for x in xs:
+        px = sx(x)
+        if pad - 0.5 <= px <= width - pad + 0.5:
+            parts.append(
+                f'<line x1="{px:.1f}" y1="{height - pad}" x2="{px:.1f}" y2="{height - pad + 4}" stroke="#333"/>'
+            )
+            parts.append(
+                f'<text class="tick" x="{px:.1f}" y="{height - pad + 16}" text-anchor="middle" font-size="10">{_tick_label(x)}</text>'
+            )
+    for y in ys:
+        py = sy(y)
+        if pad - 0.5 <= py <= height - pad + 0.5:
+            parts.append(
+                f'<line x1="{pad - 4}" y1="{py:.1f}" x2="{width - pad}" y2="{py:.1f}" stroke="#ddd"/>'
+            )
+            parts.append(
+                f'<text class="tick" x="{pad - 6}" y="{py + 3:.1f}" text-anchor="end" font-size="10">{_tick_label(y)}</text>'
+            )
+
+
 def scatter_svg(
     points: list[tuple[str, float, float]], xlabel: str, ylabel: str, width: int = 420, height: int = 300
 ) -> str:
@@ -224,12 +281,16 @@ def scatter_svg(
         return height - pad - (y - y0) / ((y1 - y0) or 1) * (height - 2 * pad)
 
     parts = _frame(width, height, pad, xlabel, ylabel)
+    xt, yt = nice_ticks(x0, x1), nice_ticks(y0, y1)
+    x1, y1 = max(x1, xt[-1]), max(y1, yt[-1])
+    _axis_ticks(parts, xt, yt, sx, sy, pad, width, height)
     for label, x, y in points:
+        text = f"{label} ({x:.3g}, {y:.3f})"
         parts.append(
-            f'<circle class="point" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="5" fill="#1f77b4"><title>{html.escape(label)}</title></circle>'
+            f'<circle class="point" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="5" fill="#1f77b4"><title>{html.escape(text)}</title></circle>'
         )
         parts.append(
-            f'<text x="{sx(x) + 7:.1f}" y="{sy(y) - 6:.1f}" font-size="11">{html.escape(label)}</text>'
+            f'<text class="label" x="{sx(x) + 7:.1f}" y="{sy(y) - 6:.1f}" font-size="11">{html.escape(text)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -247,11 +308,26 @@ def line_svg(
     pts = [p for s in series.values() for p in s]
     if not pts:
         return ""
-    x1 = max(p[0] for p in pts) or 1.0
-    y1 = max(1.0, max(p[1] for p in pts))
+    xt = nice_ticks(0.0, max(p[0] for p in pts) or 1.0)
+    yt = nice_ticks(0.0, max(1.0, max(p[1] for p in pts)))
+    x1, y1 = xt[-1], yt[-1]
     colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
     parts = _frame(width, height, pad, xlabel, ylabel)
+    _axis_ticks(
+        parts,
+        xt,
+        yt,
+        lambda x: pad + x / x1 * (width - 2 * pad),
+        lambda y: height - pad - y / y1 * (height - 2 * pad),
+        pad,
+        width,
+        height,
+    )
     for k, (name, s) in enumerate(series.items()):
+        lx, ly = s[-1]
+        parts.append(
+            f'<circle class="point" cx="{pad + lx / x1 * (width - 2 * pad):.1f}" cy="{height - pad - ly / y1 * (height - 2 * pad):.1f}" r="3" fill="{colors[k % 4]}"><title>{html.escape(name)}: {ly:.3f} at {lx:.1f}</title></circle>'
+        )
         coords = " ".join(
             f"{pad + x / x1 * (width - 2 * pad):.1f},{height - pad - y / y1 * (height - 2 * pad):.1f}"
             for x, y in s
@@ -271,14 +347,21 @@ def bars_svg(values: dict[str, float], ylabel: str, width: int = 420, height: in
     if not values:
         return ""
     pad, n = 48, len(values)
-    top = max(values.values()) or 1.0
+    yt = nice_ticks(0.0, max(values.values()) or 1.0)
+    top = yt[-1] or 1.0
     bw = (width - 2 * pad) / n
     parts = _frame(width, height, pad, "", ylabel)
+    _axis_ticks(
+        parts, [], yt, lambda x: x, lambda y: height - pad - y / top * (height - 2 * pad), pad, width, height
+    )
     for i, (name, v) in enumerate(values.items()):
         h = v / top * (height - 2 * pad)
         x = pad + i * bw
         parts.append(
             f'<rect class="bar" x="{x + 4:.1f}" y="{height - pad - h:.1f}" width="{bw - 8:.1f}" height="{h:.1f}" fill="#2ca02c"><title>{html.escape(name)}: {v:.3f}</title></rect>'
+        )
+        parts.append(
+            f'<text class="label" x="{x + bw / 2:.1f}" y="{height - pad - h - 4:.1f}" text-anchor="middle" font-size="10">{v:.3f}</text>'
         )
         parts.append(
             f'<text x="{x + bw / 2:.1f}" y="{height - pad + 14}" text-anchor="middle" font-size="11">{html.escape(name)}</text>'
@@ -318,6 +401,7 @@ def index_html(
         sub = [r for r in rows if r["benchmark"] == bench]
         cols = [c for c in COLUMNS if c != "benchmark" and any(r.get(c) is not None for r in sub)]
         body.append(f'<h2 id="{html.escape(bench)}">{html.escape(bench)}</h2>')
+        body.append(f'<p class="scale">{html.escape(SCALE_NOTE)}</p>')
         body.append(
             f'<table class="sortable" data-benchmark="{html.escape(bench)}"><thead><tr>'
             + "".join(f"<th>{html.escape(c)}</th>" for c in cols)

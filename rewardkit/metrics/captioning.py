@@ -28,6 +28,18 @@ def spice_available() -> bool:
     )
 
 
+def ptb_texts(texts: Sequence[str], *, java_tokenizer: bool = False) -> list[str]:
+    """PTB-tokenized texts (the COCO toolkit's Java tokenizer, or its pure-Python copy)."""
+    if java_tokenizer:
+        from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+        out = PTBTokenizer().tokenize({i: [{"caption": t}] for i, t in enumerate(texts)})
+        return [out[i][0] for i in range(len(texts))]
+    from rewardkit.functional.ptb import ptb_tokenize
+
+    return ptb_tokenize(list(texts))
+
+
 def tokenize_for_eval(
     candidates: Mapping[str, str], references: Mapping[str, Sequence[str]], *, java_tokenizer: bool = False
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -64,18 +76,30 @@ def coco_metrics(
 
     Candidates with no references are ignored. ``meteor``/``spice`` default to "when possible".
     """
-    from pycocoevalcap.bleu.bleu import Bleu
-    from pycocoevalcap.rouge.rouge import Rouge
-
-    from rewardkit.functional.cider import cider_d
-
     ids = [i for i in candidates if references.get(i)]
-    notes: list[str] = []
     if not ids:
         return {}, ["no references: reference-based metrics left out"]
     res, gts = tokenize_for_eval(
         {i: candidates[i] for i in ids}, {i: references[i] for i in ids}, java_tokenizer=java_tokenizer
     )
+    return score_tokenized(res, gts, meteor=meteor, spice=spice)
+
+
+def score_tokenized(
+    res: Mapping[str, Sequence[str]],
+    gts: Mapping[str, Sequence[str]],
+    *,
+    meteor: bool | None = None,
+    spice: bool | None = None,
+) -> tuple[dict[str, float], list[str]]:
+    """The COCO metrics of already PTB-tokenized candidates and references (``{id: [sentence]}``), not tokenized again."""
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    from rewardkit.functional.cider import cider_d
+
+    ids = list(res)
+    notes: list[str] = []
     out: dict[str, float] = {}
     out["CIDEr-D"], _ = cider_d({i: res[i][0] for i in ids}, gts, tokenize=False)
     with contextlib.redirect_stdout(io.StringIO()):

@@ -1,41 +1,69 @@
 """ESP-style multi-caption scores (ESPER's styled-caption benchmark): per-style metrics and diversity.
 
-Protocol (ESPER, ESP dataset): for every style (sns, news, blog, story, instruction) each
-image has one reference; the reference is cut to its first two sentences, the hypothesis is
-PTB-tokenized and cut to the mean (tokenized) reference length of that style, and BLEU-4,
-METEOR and CIDEr are computed per style; the benchmark score is the unweighted mean over
+Protocol ``eval.py`` (ESPER's ``train/code/scripts/eval.py`` with ``metric/lang_metrics.py``): for
+every style (sns, news, blog, story, instruction) each image has one reference, cut with
+``'.'.join(ref.split('.')[:2]).strip()`` (only "." ends a sentence, the final period is dropped);
+references and hypotheses are PTB-tokenized once, the hypotheses are cut to ``int`` of the mean
+tokenized reference length of that style (floor, not round), and BLEU-1..4, METEOR, ROUGE-L and
+CIDEr(-D) are computed per style on those tokens; the benchmark score is the unweighted mean over
 styles. rewardkit adds per-style means of any per-caption score (CLIPScore, ITM) and the
 diversity of one image's captions across styles (distinct-n and self-BLEU).
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 ESP_STYLES = ("sns", "news", "blog", "story", "instruction")
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")
+PROTOCOLS = ("eval.py",)
+"""ESP protocols offered. ESPER's second pipeline (``infers/common.py`` -> ``scripts/build_table.py``:
+references cut to 20 GPT-2 tokens, no sentence cut, x100) needs GPT-2's tokenizer files, which
+rewardkit cannot ship or fetch; it is described in ``data_cards/esp.md`` but not offered."""
 
 
-def first_sentences(text: str, k: int = 2) -> str:
-    """The first ``k`` sentences of a text (split after ``.``, ``!`` or ``?`` followed by space).
+def esp_reference(text: str) -> str:
+    """ESPER's cut of a reference to "two sentences": split on "." only, keep two parts, strip.
 
-    >>> first_sentences("A dog. It runs! Then it sleeps.")
-    'A dog. It runs!'
+    >>> esp_reference("A dog ran! It was 2.5 km. Then it slept.")
+    'A dog ran! It was 2'
     """
-    parts = [p for p in _SENTENCE_END.split(text.strip()) if p]
-    return " ".join(parts[:k])
+    return ".".join(text.split(".")[:2]).strip()
 
 
-def cut_hypotheses(hyps: Sequence[str], refs: Sequence[str]) -> list[str]:
-    """PTB-tokenized hypotheses cut to the mean PTB-token length of the (tokenized) references."""
-    from rewardkit.functional.ptb import ptb_tokenize
+def cut_tokenized(hyps_tok: Sequence[str], refs_tok: Sequence[str]) -> tuple[list[str], float]:
+    """Tokenized hypotheses cut to ``int(mean tokenized reference length)`` tokens, and that mean (ESPER's ``cut=True``)."""
+    mean_len = sum(len(r.split()) for r in refs_tok) / max(1, len(refs_tok))
+    length = int(mean_len)
+    return [" ".join(h.split()[:length]) for h in hyps_tok], mean_len
 
-    ref_tok = ptb_tokenize(refs)
-    mean_len = round(sum(len(r.split()) for r in ref_tok) / max(1, len(ref_tok)))
-    return [" ".join(h.split()[:mean_len]) for h in ptb_tokenize(hyps)]
+
+def cut_hypotheses(hyps: Sequence[str], refs: Sequence[str], *, java_tokenizer: bool = False) -> list[str]:
+    """PTB-tokenized hypotheses cut to ``int`` of the mean PTB-token length of the references."""
+    from rewardkit.metrics.captioning import ptb_texts
+
+    return cut_tokenized(
+        ptb_texts(hyps, java_tokenizer=java_tokenizer), ptb_texts(refs, java_tokenizer=java_tokenizer)
+    )[0]
+
+
+def style_metrics(
+    hyps: Sequence[str], refs: Sequence[str], *, java_tokenizer: bool = False, meteor: bool | None = None
+) -> tuple[dict[str, float], list[str]]:
+    """One style's scores under the ``eval.py`` protocol (``refs`` already cut with :func:`esp_reference`)."""
+    from rewardkit.metrics.captioning import score_tokenized, tokenize_for_eval
+
+    keys = [str(i) for i in range(len(hyps))]
+    res, gts = tokenize_for_eval(
+        dict(zip(keys, hyps)), {k: [r] for k, r in zip(keys, refs)}, java_tokenizer=java_tokenizer
+    )
+    cut, ref_len = cut_tokenized([res[k][0] for k in keys], [gts[k][0] for k in keys])
+    res = {k: [h] for k, h in zip(keys, cut)}
+    metrics, notes = score_tokenized(res, gts, meteor=meteor, spice=False)
+    metrics["ref_len"] = ref_len
+    metrics["hyp_len"] = sum(len(h.split()) for h in cut) / max(1, len(cut))
+    return metrics, notes
 
 
 def distinct_n(captions: Sequence[str], n: int = 2) -> float:
@@ -74,13 +102,17 @@ def esp_scores(
     *,
     per_caption: Mapping[str, Sequence[float]] | None = None,
     meteor: bool | None = None,
+    java_tokenizer: bool = False,
+    protocol: str = "eval.py",
 ) -> dict[str, Any]:
     """ESP scores of rows with ``style``, ``caption``, ``references`` and an image key ``image``.
 
     ``per_caption`` maps a score name (e.g. ``clipscore``) to one value per row; its per-style
-    means are reported too. Returns ``{"styles": {style: {...}}, "mean": {...}, "diversity": {...}}``.
+    means are reported too. ``java_tokenizer`` uses the COCO toolkit's Java PTBTokenizer (as
+    ESPER does). Returns ``{"styles": {style: {...}}, "mean": {...}, "diversity": {...}}``.
     """
-    from rewardkit.metrics.captioning import coco_metrics
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown ESP protocol {protocol!r}; offered: {', '.join(PROTOCOLS)}")
 
     by_style: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
@@ -92,16 +124,12 @@ def esp_scores(
         entry: dict[str, float] = {"n": float(len(idx))}
         with_refs = [i for i in idx if rows[i].get("references")]
         if with_refs:
-            refs = [first_sentences(rows[i]["references"][0]) for i in with_refs]
-            hyps = cut_hypotheses([rows[i]["caption"] for i in with_refs], refs)
-            keys = [str(k) for k in range(len(with_refs))]
-            metrics, more = coco_metrics(
-                dict(zip(keys, hyps)), {k: [r] for k, r in zip(keys, refs)}, meteor=meteor, spice=False
+            refs = [esp_reference(rows[i]["references"][0]) for i in with_refs]
+            metrics, more = style_metrics(
+                [rows[i]["caption"] for i in with_refs], refs, java_tokenizer=java_tokenizer, meteor=meteor
             )
             notes.update(n for n in more if not n.startswith("SPICE"))
-            for name in ("BLEU-4", "METEOR", "CIDEr-D"):
-                if name in metrics:
-                    entry[name] = metrics[name]
+            entry.update(metrics)
         for name, values in (per_caption or {}).items():
             vals = [float(values[i]) for i in idx if values[i] == values[i]]
             if vals:
@@ -123,7 +151,14 @@ def esp_scores(
             "distinct-2": sum(distinct_n(g, 2) for g in groups) / len(groups),
             "self-BLEU-4": sum(self_bleu(g) for g in groups) / len(groups),
         }
-    return {"styles": styles, "mean": mean, "diversity": diversity, "notes": sorted(notes)}
+    return {
+        "protocol": protocol,
+        "tokenizer": "java" if java_tokenizer else "python",
+        "styles": styles,
+        "mean": mean,
+        "diversity": diversity,
+        "notes": sorted(notes),
+    }
 
 
 def load_esp(path: str, styles: Sequence[str] = ESP_STYLES) -> list[dict[str, Any]]:

@@ -63,13 +63,24 @@ class CLIPCosine(_ImageTextReward):
 
 
 class CLIPScore(_ImageTextReward):
-    """CLIP-S = w * max(cos(image, prompt + caption), 0), w = 2.5, prompt "A photo depicts" (Hessel et al., 2021)."""
+    """CLIP-S = w * max(cos(image, prompt + caption), 0), w = 2.5, prompt "A photo depicts" (Hessel et al., 2021).
+
+    ``convention="torchmetrics"`` gives 100·cos with no prompt and no per-pair clamp (see
+    :data:`rewardkit.functional.clip.CLIPSCORE_CONVENTIONS`); ``w``/``prompt`` override either.
+    """
 
     name = "clipscore"
 
-    def __init__(self, backend: Any, w: float = 2.5, prompt: str = "A photo depicts") -> None:
+    def __init__(
+        self, backend: Any, w: float | None = None, prompt: str | None = None, convention: str = "hessel"
+    ) -> None:
+        from rewardkit.functional.clip import _convention
+
         super().__init__(backend)
-        self.w, self.prompt = w, prompt
+        spec = _convention(convention)
+        self.convention = convention
+        self.w = spec["w"] if w is None else float(w)
+        self.prompt = spec["prompt"] if prompt is None else prompt
 
     def prompted(self, texts: Sequence[str]) -> list[str]:
         return [f"{self.prompt} {t}".strip() if self.prompt else t for t in texts]
@@ -79,13 +90,26 @@ class CLIPScore(_ImageTextReward):
         cos = pair_cosine(
             self.backend.encode_images(images, keys), self.backend.encode_texts(self.prompted(captions))
         )
+        if self.convention == "torchmetrics":
+            return (self.w * cos).tolist()
         return clip_score(cos, self.w).tolist()
 
 
 class RefCLIPScore(CLIPScore):
-    """RefCLIP-S: harmonic mean of CLIP-S and the best caption-reference cosine; NaN without references."""
+    """RefCLIP-S: harmonic mean of CLIP-S and the best caption-reference cosine; NaN without references.
+
+    ``definition="paper"`` clamps the reference cosine at 0 (Eq. 2); ``"clipscore.py"`` does not, as the authors' script.
+    """
 
     name = "refclipscore"
+
+    def __init__(
+        self, backend: Any, w: float | None = None, prompt: str | None = None, definition: str = "paper"
+    ) -> None:
+        super().__init__(backend, w, prompt)
+        if definition not in ("paper", "clipscore.py"):
+            raise ValueError(f"definition must be 'paper' or 'clipscore.py', not {definition!r}")
+        self.definition = definition
 
     def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
         import torch
@@ -106,7 +130,9 @@ class RefCLIPScore(CLIPScore):
                 out.append(math.nan)
                 continue
             best = (ref_emb[pos : pos + k] @ cand[i]).max()
-            out.append(float(ref_clip_score(clip_s[i : i + 1], best.reshape(1))[0]))
+            out.append(
+                float(ref_clip_score(clip_s[i : i + 1], best.reshape(1), definition=self.definition)[0])
+            )
             pos += k
         return out
 

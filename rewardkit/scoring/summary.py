@@ -41,6 +41,7 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
 
     from rewardkit.backends.base import file_key
     from rewardkit.functional import clip_recall, clip_score, ref_clip_score
+    from rewardkit.functional.clip import corpus_clip_score
     from rewardkit.scoring.rows import load_image
 
     with_image = [r for r in rows if r.image is not None and r.image.is_file()]
@@ -58,6 +59,9 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
     txt = evaluator.encode_texts([r.caption for r in with_image])
     image_index = torch.tensor([distinct[k] for k in keys])
     out: dict[str, Any] = {"clip_recall": clip_recall(txt @ img.T, image_index), "n_images": len(distinct)}
+    if len(distinct) < len(with_image):  # some image has several captions: IC3's per-image averaging too
+        out["clip_recall_per_image"] = clip_recall(txt @ img.T, image_index, average="image")
+    out["CLIPScore_torchmetrics"] = corpus_clip_score((txt * img[image_index]).sum(-1), "torchmetrics")
     prompted = evaluator.encode_texts([f"A photo depicts {r.caption}" for r in with_image])
     cos = (prompted * img[image_index]).sum(-1)
     cs = clip_score(cos)
@@ -71,7 +75,12 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
             k = len(with_image[i].references)
             best.append((ref_emb[pos : pos + k] @ prompted[i]).max())
             pos += k
-        out["RefCLIPScore"] = float(ref_clip_score(cs[ref_rows], torch.stack(best)).mean())
+        best_t = torch.stack(best)
+        out["RefCLIPScore"] = float(ref_clip_score(cs[ref_rows], best_t).mean())
+        script = ref_clip_score(cs[ref_rows], best_t, definition="clipscore.py")
+        out["RefCLIPScore_clipscore_py"] = (
+            float(script[~script.isnan()].mean()) if (~script.isnan()).any() else math.nan
+        )
     return out
 
 
@@ -137,7 +146,7 @@ def summarise(
                     float(by_id[r.key].get(name) if by_id[r.key].get(name) is not None else math.nan)
                     for r in rows
                 ]
-        esp = esp_scores(plain, per_caption=per_caption)
+        esp = esp_scores(plain, per_caption=per_caption, java_tokenizer=config.java_tokenizer)
         summary["notes"].extend(n for n in esp.pop("notes") if n not in summary["notes"])
         summary["esp"] = esp
     summary["rewardkit"] = __version__

@@ -135,11 +135,28 @@ def measure_captioner(
 
 
 def measure_all(
-    n: int = 1000, seed: int = 1000, root: Path | None = None, log: Log = print
+    n: int = 1000,
+    seed: int = 1000,
+    root: Path | None = None,
+    log: Log = print,
+    *,
+    unseen: bool = False,
+    scene_list: list[sc.Scene] | None = None,
 ) -> dict[str, Any]:
-    """Every quality bar on ``n`` fresh scenes from ``seed``; ``passed`` says which bars hold."""
-    scene_list = held_out(n, seed)
-    res: dict[str, Any] = {"n": n, "seed": seed}
+    """Every quality bar on ``n`` fresh scenes from ``seed``; ``passed`` says which bars hold.
+
+    With ``unseen``, also the overlap of the set with every training pool and every bar again on
+    the part no model saw in training (``res["unseen"]``); R@1 there ranks among fewer images.
+    """
+    scene_list = held_out(n, seed) if scene_list is None else scene_list
+    res: dict[str, Any] = {"n": len(scene_list), "seed": seed}
+    if unseen:
+        from rewardkit.toy.overlap import overlap_report, seen_by
+
+        res["overlap"] = overlap_report(scene_list)
+        fresh = [s for s, seen in zip(scene_list, seen_by(scene_list)["any"]) if not seen]
+        log(f"{len(fresh)} of {len(scene_list)} scenes unseen in training")
+        res["unseen"] = measure_all(seed=seed, root=root, log=log, scene_list=fresh)
     for name, fn in (
         ("clip", lambda: measure_clip(scene_list, root)),
         ("itm", lambda: measure_itm(scene_list, seed, root)),

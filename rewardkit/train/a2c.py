@@ -497,6 +497,12 @@ class A2CTrainer:
             blip2.save_pretrained(out, state_dict=sd)
             self.tokenizer.save_pretrained(out)
             self.image_processor.save_pretrained(out)
+            meta = {
+                "trained_by": "rewardkit train",
+                "steps": self.step_index,
+                "config": self.config.to_dict(),
+            }
+            (Path(out) / "rewardkit.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         self.acc.wait_for_everyone()
         return out
 

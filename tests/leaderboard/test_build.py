@@ -83,3 +83,19 @@ def test_page_renders_in_headless_chromium(site, tmp_path):
     assert px.std() > 10  # not a blank page
     blue = ((px[..., 2] > 150) & (px[..., 0] < 80)).sum()
     assert blue > 30  # the scatter points are drawn
+
+
+def test_plots_have_axis_ticks_values_and_labelled_points(site):
+    from rewardkit.leaderboard.build import bars_svg, line_svg, nice_ticks, scatter_svg
+
+    assert nice_ticks(0, 1) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(0, 17.3) == [0.0, 5.0, 10.0, 15.0, 20.0]
+    svg = scatter_svg([("toy-a2c", 0.9, 0.61), ("toy-sft", 0.4, 0.08)], "CIDEr-D", "R@1")
+    assert svg.count('class="tick"') >= 8 and ">0.4<" in svg and ">1<" in svg
+    assert "toy-a2c (0.9, 0.610)" in svg
+    line = line_svg({"run": [(0, 0.1), (5, 0.4)]}, "minutes", "R@1")
+    assert ">5<" in line and "run: 0.400 at 5.0" in line
+    bars = bars_svg({"sns": 0.05, "news": 0.12}, "CIDEr-D")
+    assert ">0.120<" in bars and 'class="tick"' in bars
+    page = (site / "index.html").read_text()
+    assert page.count('class="tick"') >= 8 and 'class="scale"' in page

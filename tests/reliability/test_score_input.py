@@ -194,7 +194,9 @@ def test_fuzz_every_line_is_scored_or_a_row_error_and_the_run_never_raises(folde
         non_blank.append(n)
     if not non_blank:
         return
-    config = ScoreConfig(captions=path, out=out, preset=str(text_preset), on_error="skip", batch_size=3)
+    config = ScoreConfig(
+        captions=path, out=out, preset=str(text_preset), on_error="skip", batch_size=3, summary=False
+    )
     result = score_file(config)
     scored = read_jsonl(out)
     rows, _ = read_rows(path, needs_image=False)
