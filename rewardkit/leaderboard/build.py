@@ -77,6 +77,8 @@ def load_results(results: Path, *, allow_empty: bool = False, log: Any = None) -
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     for path in sorted(results.glob("*.json")):
+        if path.name.endswith((".predictions.json", ".meta.json", ".summary.json")):
+            continue  # bench's side files: COCO-format predictions, scoring meta and summary
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -27,7 +27,9 @@ def esp_reference(text: str) -> str:
     """ESPER's cut of a reference to "two sentences": split on "." only, keep two parts, strip.
 
     >>> esp_reference("A dog ran! It was 2.5 km. Then it slept.")
-    'A dog ran! It was 2'
+    'A dog ran! It was 2.5 km'
+    >>> esp_reference("It cost 2.50. Then more. And more.")
+    'It cost 2.50'
     """
     return ".".join(text.split(".")[:2]).strip()
 

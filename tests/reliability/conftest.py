@@ -31,7 +31,7 @@ def folder(tmp_path):
     for i, im in enumerate(tiny_models.make_images(4)):
         im.save(tmp_path / "imgs" / f"{i}.png")
     rows = [
-        {"id": f"r{i}", "image": f"imgs/{i % 4}.png", "caption": c, "references": ["a red car", "a cat"]}
+        {"id": f"r{i}", "image": f"imgs/{i % 4}.png", "caption": c}
         for i, c in enumerate(
             [
                 "a red car",

@@ -118,3 +118,10 @@ def test_bench_captions_file_goes_through_the_row_reader(tmp_path, content, says
     )
     assert run.code == 2
     assert says in run.error_line()
+
+
+def test_bench_side_files_in_the_results_folder_are_not_results(site):
+    results, out = site
+    (results / "a.predictions.json").write_text(json.dumps([{"image_id": 1, "caption": "x"}]))
+    (results / "a.scores.meta.json").write_text(json.dumps({"setup": {}, "rows": {}}))
+    assert cli("leaderboard", "build", "--results", results, "--out", out).code == 0
