@@ -37,7 +37,17 @@ def resolve_device(device: str | None = "auto") -> torch.device:
 
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise RewardkitError(f"unknown device {device!r}: use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RewardkitError(f"--device {device}: no CUDA GPU is available here; use --device cpu (or auto)")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise RewardkitError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise RewardkitError(f"--device {device}: MPS is not available here; use --device cpu (or auto)")
+    return dev
 
 
 def resolve_dtype(dtype: str | torch.dtype = "fp32") -> torch.dtype:

@@ -167,6 +167,14 @@ def load_captioner(spec: CaptionerSpec, *, device: str, dtype: str, batch_size: 
 SCALE = "raw: recall, MRR and the COCO metrics in [0, 1] (CIDEr-D up to 10), CLIPScore on its 0-2.5 scale; lmms-eval reports raw scores, VLMEvalKit x100"
 
 
+def _portable(checkpoint: str) -> str:
+    """A checkpoint as recorded in results: shipped toy weights relative to the package, others as given."""
+    from rewardkit.registry import TOY_WEIGHTS
+
+    root = str(TOY_WEIGHTS.parent.parent)
+    return "rewardkit" + checkpoint[len(root) :] if checkpoint.startswith(str(TOY_WEIGHTS)) else checkpoint
+
+
 def _image_id(item_id: str) -> int | str:
     """A COCO-format ``image_id``: the integer when the benchmark's id is one."""
     return int(item_id) if item_id.isdigit() else item_id
@@ -244,6 +252,8 @@ def run_bench(
         raise RewardkitError(
             "--prompt applies to hf: captioners (and local non-BLIP-2 folders), not to BLIP-2 models"
         )
+    if limit is not None and limit < 1:
+        raise RewardkitError(f"--limit must be at least 1, not {limit}")
     if max_new_tokens is not None and max_new_tokens < 1:
         raise RewardkitError(f"--max-new-tokens must be at least 1, not {max_new_tokens}")
     items = load_items(benchmark, data_dir=data_dir, work=work, limit=limit, seed=seed)
@@ -331,7 +341,7 @@ def run_bench(
             **({"scene_seed": TOY_BENCH_SEED_OFFSET + seed} if benchmark == "toy" else {}),
             "limit": limit,
             "data_dir": str(data_dir) if data_dir else None,
-            "checkpoint": spec.checkpoint,
+            "checkpoint": _portable(spec.checkpoint),
         },
         "versions": _versions(),
         "hardware": _hardware(device),

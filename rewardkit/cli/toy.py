@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from rewardkit.errors import RewardkitError
+
 app = typer.Typer(
     help="The toy world: procedural scenes and the small models shipped with rewardkit.", no_args_is_help=True
 )
@@ -81,6 +83,8 @@ def quality(
     """Measure the toy world's quality bars on fresh scenes (see data_cards/toy-world.md)."""
     from rewardkit.toy.quality import BARS, measure_all
 
+    if n < 2:
+        raise RewardkitError(f"--n must be at least 2 (retrieval needs several scenes), not {n}")
     console = Console(stderr=True)
     res = measure_all(n, seed, models, log=lambda s: console.print(f"[dim]{s}[/]"), unseen=unseen)
     table = Table(title=f"toy world quality on {n} scenes (seed {seed})")

@@ -125,3 +125,29 @@ def test_bench_side_files_in_the_results_folder_are_not_results(site):
     (results / "a.predictions.json").write_text(json.dumps([{"image_id": 1, "caption": "x"}]))
     (results / "a.scores.meta.json").write_text(json.dumps({"setup": {}, "rows": {}}))
     assert cli("leaderboard", "build", "--results", results, "--out", out).code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["bench", "--model", "toy-a2c", "--benchmark", "toy", "--limit", "-5", "-q"], "--limit must be at least 1"),
+        (["toy", "quality", "--n", "0"], "--n must be at least 2"),
+        (["bench", "--model", "toy-a2c", "--benchmark", "tyo", "-q"], "did you mean toy"),
+        (["bench", "--model", "toy-a2d", "-q"], "did you mean toy-a2c"),
+    ],
+)
+def test_bad_options_are_one_line(tmp_path, args, says):
+    run = cli(*args, "--out", tmp_path / "o") if args[0] == "bench" else cli(*args)
+    assert run.code == 2 and says in run.error_line()
+
+
+def test_a_missing_gpu_is_one_line(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    from tests.reliability.conftest import write_rows
+
+    path = write_rows(tmp_path / "c.jsonl", [{"id": "a", "caption": "a cat"}])
+    run = cli("score", path, "--preset", "toy", "--rewards", "ref", "--device", "cuda", "-q")
+    assert run.code == 2 and "no CUDA GPU is available" in run.error_line()
