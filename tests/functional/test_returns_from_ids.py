@@ -12,23 +12,11 @@ from hypothesis import strategies as st
 from rewardkit.functional import token_returns
 from rewardkit.functional.assembly import token_weights, weighted_total
 from rewardkit.functional.returns import batch_token_returns_from_ids, completion_spans, token_pieces
+from tests.reference import prefix_pieces
 from tests.tiny_models import build_bpe_tokenizer
 
 TOK = build_bpe_tokenizer()
 EOS, PAD = TOK.eos_token_id, TOK.pad_token_id
-
-
-def _quadratic_pieces(tokenizer, ids):
-    """Reference: decode every growing prefix (what token_pieces did before it was made linear)."""
-    pieces, prev = [], ""
-    for k in range(1, len(ids) + 1):
-        text = tokenizer.decode(ids[:k], skip_special_tokens=True, clean_up_tokenization_spaces=False)
-        if not text.startswith(prev) or text.endswith("\ufffd"):
-            pieces.append("")
-            continue
-        pieces.append(text[len(prev) :])
-        prev = text
-    return pieces
 
 
 @settings(max_examples=200, deadline=None)
@@ -39,14 +27,14 @@ def test_pieces_join_to_the_full_decode_and_match_prefix_decoding(ids):
     full = TOK.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
     if "\ufffd" not in full:  # random byte tokens can leave invalid UTF-8, where no split is "right"
         assert "".join(pieces) == full
-        assert pieces == _quadratic_pieces(TOK, ids)
+        assert pieces == prefix_pieces(TOK, ids)
 
 
 def test_pieces_of_real_captions():
     for text in ["an image of a man in a green shirt", "a café — naïve 🙂 in 2019", "the the the"]:
         ids = TOK(text, add_special_tokens=False)["input_ids"]
         assert "".join(token_pieces(TOK, ids)) == text
-        assert token_pieces(TOK, ids) == _quadratic_pieces(TOK, ids)
+        assert token_pieces(TOK, ids) == prefix_pieces(TOK, ids)
 
 
 def test_pieces_do_linear_work():

@@ -130,7 +130,10 @@ def test_bench_side_files_in_the_results_folder_are_not_results(site):
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["bench", "--model", "toy-a2c", "--benchmark", "toy", "--limit", "-5", "-q"], "--limit must be at least 1"),
+        (
+            ["bench", "--model", "toy-a2c", "--benchmark", "toy", "--limit", "-5", "-q"],
+            "--limit must be at least 1",
+        ),
         (["toy", "quality", "--n", "0"], "--n must be at least 2"),
         (["bench", "--model", "toy-a2c", "--benchmark", "tyo", "-q"], "did you mean toy"),
         (["bench", "--model", "toy-a2d", "-q"], "did you mean toy-a2c"),

@@ -21,6 +21,7 @@ from rewardkit.functional.a2c import (
 from rewardkit.train.a2c import A2CTrainer
 from rewardkit.train.config import load_config
 from tests import tiny_models
+from tests.reference import prefix_pieces
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +42,6 @@ def _preset(tmp_path, preset_file, components):
     path = tmp_path / "custom.json"
     path.write_text(json.dumps(spec))
     return str(path)
-
-
-def _prefix_pieces(tokenizer, ids):
-    """Reference pieces: decode every growing prefix (independent of the linear-time decoder)."""
-    pieces, prev = [], ""
-    for k in range(1, len(ids) + 1):
-        text = tokenizer.decode(ids[:k], skip_special_tokens=True, clean_up_tokenization_spaces=False)
-        if not text.startswith(prev) or text.endswith("\ufffd"):
-            pieces.append("")
-            continue
-        pieces.append(text[len(prev) :])
-        prev = text
-    return pieces
 
 
 def _rollout(trainer, n=8, seed=0):
@@ -124,7 +112,7 @@ def test_trainer_returns_line_up_with_log_probs_under_a_bpe_tokenizer(
             if c not in ("bad", "repeat", "noeos") and not math.isnan(comps[c][b])
         )
         assert comps["sequence"][b] == pytest.approx(seq, abs=1e-6)
-        pieces = _prefix_pieces(tok, row)
+        pieces = prefix_pieces(tok, row)
         expected = token_returns(
             pieces,
             seq,
@@ -178,7 +166,7 @@ def test_penalty_weights_from_preset_and_config_are_honoured(
         n = int(mask[b, 1:].sum())
         row = ids[b, 1 : 1 + n].tolist()
         expected = token_returns(
-            _prefix_pieces(tok, row),
+            prefix_pieces(tok, row),
             0.5 * comps["itm"][b],
             ended_with_eos=ended[b],
             bad_phrases=["a", "the"],
