@@ -323,6 +323,9 @@ def component_times(preset: Path, rows: Path, device: str, batch_size: int) -> d
     evaluator.encode_texts(caps)
     sec = time.time() - t0
     out["evaluator"] = {"seconds": sec, "captions_per_s": len(caps) / sec}
+    from rewardkit import presets as _presets
+
+    _presets._LOADED.clear()  # free the models before the next, memory-bound command
     return out
 
 
@@ -384,6 +387,11 @@ def main() -> None:
         "commands": {},
         "components": {},
     }
+
+    def save() -> None:  # after every measurement: a timeout or a kill loses nothing measured
+        args.result.parent.mkdir(parents=True, exist_ok=True)
+        args.result.write_text(json.dumps(result, indent=2) + "\n")
+
     common = [
         "--device",
         args.device,
@@ -399,6 +407,7 @@ def main() -> None:
             [*rk, "score", str(rows), "--preset", str(files["vlrm"]), "-o", str(work / "vlrm.jsonl"), *common]
         )
         result["components"]["vlrm"] = component_times(files["vlrm"], rows, args.device, args.rows)
+    save()
     if "phi" in wanted:
         result["commands"]["score vlrm-rs"] = run_measured(
             [
@@ -412,6 +421,7 @@ def main() -> None:
                 *common,
             ]
         )
+    save()
     if "bench" in wanted:
         captions = work / "bench_rows.jsonl"
         captions.write_text(
@@ -441,6 +451,7 @@ def main() -> None:
             "example": texts[0][:80],
         }
         del cap
+    save()
     if "train" in wanted:
         cfg = work / "train.json"
         cfg.write_text(
@@ -464,8 +475,7 @@ def main() -> None:
         result["commands"]["train vlrm --steps 1"] = run_measured(
             [*rk, "train", "--preset", "vlrm", "--config", str(cfg), "--steps", "1", "--out", str(out), "-q"]
         )
-    args.result.parent.mkdir(parents=True, exist_ok=True)
-    args.result.write_text(json.dumps(result, indent=2) + "\n")
+    save()
     print(json.dumps(result, indent=2))
 
 
