@@ -157,9 +157,11 @@ def build(cache: Path, needed: set[str], log=print) -> dict[str, Path]:
         "evaluator": cache / "open_clip-ViT-g-14.safetensors",
         "phi": cache / "open_clip-ViT-bigG-14.safetensors",
     }
+    if "ref" in needed:  # OPT-2.7B is BLIP-2's frozen LM: the ref checkpoint is the captioner's own LM
+        needed = needed | {"captioner"}
     torch.set_default_dtype(torch.bfloat16)
     try:
-        for name in sorted(needed):
+        for name in sorted(needed, key=lambda n: n != "captioner"):
             path = paths[name]
             if path.exists():
                 continue
@@ -173,8 +175,21 @@ def build(cache: Path, needed: set[str], log=print) -> dict[str, Path]:
                     image_text_hidden_size=256,
                 )
                 _save(Blip2ForImageTextRetrieval(cfg), path, _bert_tokenizer(), _image_processor())
-            elif name == "ref":
-                _save(OPTForCausalLM(OPTConfig(**OPT_2_7B)), path, _opt_tokenizer(), None)
+            elif name == "ref":  # the captioner's language model, saved on its own (as facebook/opt-2.7b is)
+                from safetensors import safe_open
+
+                with safe_open(str(paths["captioner"] / "model.safetensors"), framework="pt") as f:
+                    state = {
+                        k.removeprefix("language_model."): f.get_tensor(k)
+                        for k in f.keys()
+                        if k.startswith("language_model.")
+                    }
+                with torch.device("meta"):
+                    lm = OPTForCausalLM(OPTConfig(**OPT_2_7B))
+                lm.load_state_dict(state, assign=True, strict=False)
+                lm.tie_weights()
+                _save(lm, path, _opt_tokenizer(), None)
+                del state, lm
             elif name == "captioner":
                 cfg = Blip2Config(
                     vision_config=BLIP2_VISION,
@@ -270,8 +285,8 @@ def rows_file(folder: Path, n: int) -> Path:
     return path
 
 
-def run_measured(args: list[str]) -> dict:
-    """A command in a fresh process: wall time, peak RSS (GB), exit code."""
+def run_measured(args: list[str], keep_output: bool = False) -> dict:
+    """A command in a fresh process: wall time, peak RSS (GB), exit code (and its output's last lines)."""
     wrapper = (
         "import resource, subprocess, sys, json, time; t=time.time(); "
         "r=subprocess.run(sys.argv[1:]); "
@@ -283,6 +298,10 @@ def run_measured(args: list[str]) -> dict:
     out = json.loads(last[-1]) if last else {"code": proc.returncode}
     if out.get("code"):
         out["stderr"] = proc.stderr[-1500:]
+    if keep_output:
+        out["output"] = [x for x in (proc.stdout + proc.stderr).splitlines() if x and not x.startswith("{")][
+            -12:
+        ]
     return out
 
 
@@ -327,6 +346,21 @@ def component_times(preset: Path, rows: Path, device: str, batch_size: int) -> d
 
     _presets._LOADED.clear()  # free the models before the next, memory-bound command
     return out
+
+
+def ref_copy_cost(path: Path, device: str) -> dict:
+    """What a second OPT-2.7B (bf16) costs when ``ref`` does not share the policy's LM: load time and RSS growth."""
+    code = (
+        "import json, time, resource, sys; import torch; "
+        "from rewardkit.backends.causal_lm import CausalLMBackend; "
+        "f=lambda: int(open('/proc/self/statm').read().split()[1])*4096/2**30; "
+        "a=f(); t=time.time(); b=CausalLMBackend(sys.argv[1], device=sys.argv[2], dtype='bf16'); "
+        "print(json.dumps({'load_seconds': time.time()-t, 'rss_growth_gb': f()-a, "
+        "'params_b': sum(p.numel() for p in b.model.parameters())/1e9}))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(path), device], capture_output=True, text=True)
+    last = [x for x in proc.stdout.splitlines() if x.startswith("{")]
+    return json.loads(last[-1]) if last else {"error": proc.stderr[-800:]}
 
 
 @torch.inference_mode()
@@ -465,16 +499,23 @@ def main() -> None:
                     "probe_every": 0,
                     "checkpoint_every": 0,
                     "device": args.device,
+                    "reward_dtype": "bf16",
                 }
             )
         )
+        result["components"]["ref_separate_copy"] = ref_copy_cost(paths["ref"], args.device)
+        save()
         out = work / "train_run"
         import shutil
 
         shutil.rmtree(out, ignore_errors=True)
         result["commands"]["train vlrm --steps 1"] = run_measured(
-            [*rk, "train", "--preset", "vlrm", "--config", str(cfg), "--steps", "1", "--out", str(out), "-q"]
+            [*rk, "train", "--preset", "vlrm", "--config", str(cfg), "--steps", "1", "--out", str(out)],
+            keep_output=True,
         )
+        metrics = out / "metrics.jsonl"
+        if metrics.is_file():
+            result["components"]["train_step"] = json.loads(metrics.read_text().splitlines()[-1])
     save()
     print(json.dumps(result, indent=2))
 

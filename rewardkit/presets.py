@@ -251,8 +251,9 @@ def build_reward(
     device: str = "auto",
     dtype: str = "fp32",
     batch_size: int = 32,
+    backends: Mapping[str, Any] | None = None,
 ) -> ComposedReward:
-    """The preset's composed reward (``only``: keep these component names)."""
+    """The preset's composed reward (``only``: keep these component names; ``backends``: built models by key)."""
     spec = load_preset(preset)
     comps = [c for c in spec.components if only is None or c.name in only]
     if only is not None:
@@ -271,7 +272,9 @@ def build_reward(
             else:
                 if not c.model:
                     raise PresetError(f"{where}: component {c.name!r} ({c.reward}) needs a model")
-                backend = _backend_for(spec, c.model, device=device, dtype=dtype, batch_size=batch_size)
+                backend = (backends or {}).get(c.model) or _backend_for(
+                    spec, c.model, device=device, dtype=dtype, batch_size=batch_size
+                )
                 reward = factory(backend, **c.options)
         except (TypeError, ValueError, OSError) as exc:
             reason = " ".join(str(exc).split())[:200]

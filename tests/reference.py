@@ -14,3 +14,69 @@ def prefix_pieces(tokenizer, ids):
         pieces.append(text[len(prev) :])
         prev = text
     return pieces
+
+
+# ---------------------------------------------------------------- human-judgment protocols (their evaluation code, transcribed)
+
+
+def flickr8k_items(data):
+    """PAC-S ``data/dataset.py`` Flickr8k: one item per judgement, NaN ratings skipped, whitespace collapsed."""
+    import math
+
+    items = []
+    for i in data:
+        for judgement in data[i]["human_judgement"]:
+            if math.isnan(judgement["rating"]):
+                continue
+            items.append(
+                {
+                    "image": data[i]["image_path"].split("/")[-1],
+                    "references": [" ".join(gt.split()) for gt in data[i]["ground_truth"]],
+                    "candidate": " ".join(judgement["caption"].split()),
+                    "human_score": judgement["rating"],
+                }
+            )
+    return items
+
+
+def foil_items(foil, coco, one_ref):
+    """Polos ``validate/compute_foil.py`` FoilDatset.get_data: (foil, orig) entries in order, refs without the original."""
+    refs = {}
+    for ann in coco["annotations"]:
+        refs.setdefault(ann["image_id"], []).append(ann["caption"])
+    images = {img["id"]: img for img in foil["images"]}
+    data = {}
+    for anno in foil["annotations"]:
+        data.setdefault(anno["id"], {"foil": [], "orig": []})
+        anno = dict(anno, image=images[anno["image_id"]], refs=refs[anno["image_id"]])
+        data[anno["id"]]["foil" if anno["foil"] else "orig"].append(anno)
+    out = []
+    for _, d in data.items():
+        foils, origs = d["foil"], d["orig"]
+        for f, orig in zip(foils, [origs[0]] * len(foils)):
+            r = [x for x in f["refs"] if x != orig["caption"]]
+            if one_ref:
+                r = [r[0]]
+            out.append(
+                {"file": f["image"]["file_name"], "refs": r, "foil": f["caption"], "orig": orig["caption"]}
+            )
+    return out
+
+
+def pascal_labels(pairs, triplets):
+    """Polos ``validate/pascal50s.py`` read_score on unwrapped strings: majority of 48 votes, ties at random (seed 42)."""
+    import random
+
+    rng = random.Random(42)  # the reference seeds the global generator with 42 and draws once per pair
+    labels, references = [], []
+    for i, (_, a, b) in enumerate(pairs):
+        votes, refs = {}, []
+        for j in range(i * 48, (i + 1) * 48):
+            ref, cap_b, cap_c, d = triplets[j]
+            key = cap_b.strip() if d == 1 else cap_c.strip()
+            refs.append(ref.strip())
+            votes[key] = votes.get(key, 0) + 1
+        vote_a, vote_b = votes.get(a.strip(), 0), votes.get(b.strip(), 0)
+        labels.append(0 if vote_a > vote_b + rng.random() - 0.5 else 1)
+        references.append(refs)
+    return labels, references

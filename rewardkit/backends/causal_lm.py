@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rewardkit.backends.base import batched, load_hf, resolve_device, resolve_dtype
 from rewardkit.backends.encoder import TruncationWarning
@@ -41,6 +42,33 @@ class CausalLMBackend:
         self.model_id = f"causal_lm:{name}"
         self.model = load_hf(AutoModelForCausalLM, name, dtype=self.dtype).to(self.device).eval()
         self.tokenizer = load_hf(AutoTokenizer, name)
+        self.context: Callable[[], Any] = contextlib.nullcontext
+        self._setup(name, max_length)
+
+    @classmethod
+    def shared(
+        cls,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str,
+        context: Callable[[], Any] = contextlib.nullcontext,
+        device: Any = None,
+        batch_size: int = 32,
+        include_eos: bool = True,
+        max_length: int | None = None,
+    ) -> CausalLMBackend:
+        """A backend over an already loaded causal LM (e.g. a policy's frozen LM), run inside ``context()``."""
+        self = cls.__new__(cls)
+        param = next(model.parameters())
+        self.device, self.dtype = (param.device if device is None else device), param.dtype
+        self.batch_size, self.include_eos = batch_size, include_eos
+        self.model_id = f"causal_lm:{name}"
+        self.model, self.tokenizer, self.context = model, tokenizer, context
+        self._setup(name, max_length)
+        return self
+
+    def _setup(self, name: str, max_length: int | None) -> None:
         bos = self.tokenizer.bos_token_id
         self.bos_id = bos if bos is not None else self.tokenizer.eos_token_id
         self.eos_id = self.tokenizer.eos_token_id
@@ -75,7 +103,7 @@ class CausalLMBackend:
 
         rows = self.sequences(texts)
         out = []
-        with torch.inference_mode():
+        with torch.inference_mode(), self.context():
             for sl in batched(len(rows), self.batch_size):
                 chunk = rows[sl]
                 width = max(len(r) for r in chunk)

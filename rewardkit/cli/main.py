@@ -208,18 +208,25 @@ def train(
 
 @app.command()
 def bench(
-    model: str = typer.Option(
-        ...,
+    model: str | None = typer.Option(
+        None,
         "--model",
         "-m",
         help="A captioner: a name from `rewardkit models` (blip2, vlrm, vlrm-rs, toy-sft, toy-a2c), a folder "
         "(a `rewardkit train` OUT or OUT/policy, any saved captioner), hf:ID_OR_PATH, or captions:PATH.",
     ),
+    reward: str | None = typer.Option(
+        None,
+        "--reward",
+        "-r",
+        help="Benchmark a reward model instead: a preset name or file (its weighted total), or PRESET:COMPONENT.",
+    ),
     benchmark: str | None = typer.Option(
         None,
         "--benchmark",
         "-b",
-        help="coco-karpathy-test, nocaps-val, flickr30k-test, esp or toy (default: by model).",
+        help="Captioners: coco-karpathy-test, nocaps-val, flickr30k-test, esp or toy (default: by model). "
+        "Rewards: flickr8k-expert, flickr8k-cf, polaris, pascal-50s, foil, toy-foil, toy-pairs, toy-hack.",
     ),
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="Folder with the benchmark's annotation file and images."
@@ -251,10 +258,31 @@ def bench(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
-    """Caption a benchmark with a captioner (VLRM Table 2 settings; hf: models greedy as lmms-eval) and evaluate."""
+    """Caption a benchmark with a captioner and evaluate it, or (--reward) benchmark a reward model against people and probes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rewardkit.bench.run import run_bench
+
+    if (model is None) == (reward is None):
+        raise RewardkitError("give exactly one of --model (a captioner) or --reward (a reward model)")
+    if reward is not None:
+        if benchmark is None:
+            raise RewardkitError(
+                "--reward needs --benchmark (e.g. toy-foil, toy-pairs, toy-hack, flickr8k-expert)"
+            )
+        used = [
+            f
+            for f, v in (
+                ("--prompt", prompt),
+                ("--max-new-tokens", max_new_tokens),
+                ("--no-repeat-ngram-size", no_repeat_ngram_size),
+            )
+            if v is not None
+        ]
+        if used:
+            raise RewardkitError(f"{', '.join(used)} apply to captioners (--model), not to --reward")
+        _bench_reward(reward, benchmark, data_dir, limit, seed, out, device, batch_size, quiet)
+        return
 
     with Progress(
         TextColumn("{task.description}"),
@@ -297,6 +325,64 @@ def bench(
             f"{record['model']} on {record['benchmark']} (n={record['n']}): "
             + ", ".join(f"{k} {v:.3f}" for k, v in r.items())
             + (f", CIDEr-D {m['CIDEr-D']:.3f}" if "CIDEr-D" in m else "")
+        )
+
+
+def _bench_reward(
+    reward: str,
+    benchmark: str,
+    data_dir: Path | None,
+    limit: int | None,
+    seed: int,
+    out: Path,
+    device: str,
+    batch_size: int,
+    quiet: bool,
+) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rewardkit.bench.reward_run import run_reward_bench
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        record = run_reward_bench(
+            reward,
+            benchmark,
+            data_dir=data_dir,
+            limit=limit,
+            seed=seed,
+            out=out,
+            device=device,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    if not quiet:
+        m = record["metrics"]
+        head = record["headline"]
+        value = m.get(head)
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        extra = ""
+        if "per_category" in m:
+            extra = (
+                " (" + ", ".join(f"{k} {v:.1f}" for k, v in m["per_category"].items() if v is not None) + ")"
+            )
+        if head == "hackability":
+            extra = f" (largest gain {m['max_gain']:.3f} from {m['max_gain_phrase']!r}; terse-to-full spread {m['spread_terse_to_full']:.3f})"
+        Console().print(
+            f"{record['model']} on {record['benchmark']} (n={record['n']}): {head} {shown}{extra}"
         )
 
 

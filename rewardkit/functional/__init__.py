@@ -7,6 +7,7 @@ from rewardkit.functional.a2c import advantage_moments, normalize_with_moments, 
 from rewardkit.functional.assembly import token_weights, weighted_total
 from rewardkit.functional.cider import cider_d
 from rewardkit.functional.clip import clip_score, pair_cosine, ref_clip_score, retrieval_softmax_phi
+from rewardkit.functional.correlation import kendall_tau, kendall_tau_b, kendall_tau_c, pairwise_accuracy
 from rewardkit.functional.penalties import (
     bad_phrase_flags,
     bad_phrase_spans,
@@ -32,6 +33,10 @@ from rewardkit.functional.returns import (
 )
 
 __all__ = [
+    "kendall_tau",
+    "kendall_tau_b",
+    "kendall_tau_c",
+    "pairwise_accuracy",
     "advantage_moments",
     "batch_token_returns_from_ids",
     "completion_spans",

@@ -1,4 +1,4 @@
-"""The leaderboard: result JSONs -> results.csv, README.md (a table per benchmark) and a static index.html."""
+"""The leaderboard: result JSONs -> results.csv, rewards.csv, README.md (a table per benchmark) and a static index.html."""
 
 from __future__ import annotations
 
@@ -392,7 +392,10 @@ document.querySelectorAll('table.sortable th').forEach(function (th, col) {
 
 
 def index_html(
-    rows: list[dict[str, Any]], records: list[dict[str, Any]], curves: dict[str, list[tuple[float, float]]]
+    rows: list[dict[str, Any]],
+    records: list[dict[str, Any]],
+    curves: dict[str, list[tuple[float, float]]],
+    reward_blocks: list[str] | None = None,
 ) -> str:
     """A self-contained page: sortable tables per benchmark and SVG plots."""
     body = [
@@ -433,6 +436,7 @@ def index_html(
             body.append(
                 f"<figure><figcaption>{html.escape(rec['model'])} on ESP: CIDEr-D per style</figcaption>{bars_svg(vals, 'CIDEr-D')}</figure>"
             )
+    body += reward_blocks or []
     if curves:
         body.append(
             f"<figure><figcaption>A2C on the toy world: probe R@1 over training minutes</figcaption>{line_svg(curves, 'minutes', 'R@1')}</figure>"
@@ -474,8 +478,12 @@ def build(
 
     import pandas as pd
 
-    records = load_results(results, allow_empty=allow_empty, log=log)
+    from rewardkit.leaderboard.rewards import REWARD_COLUMNS, reward_html, reward_markdown, reward_rows
+
+    everything = load_results(results, allow_empty=allow_empty, log=log)
+    records = [r for r in everything if r.get("kind") != "reward"]
     rows = table_rows(records)
+    rrows = reward_rows([r for r in everything if r.get("kind") == "reward"])
     curves: dict[str, list[tuple[float, float]]] = {}
     for path in curves_from or []:
         if not path.is_file():
@@ -485,14 +493,20 @@ def build(
             curves[path.stem] = pts
     try:
         out.mkdir(parents=True, exist_ok=True)
-        names = {"csv": "results.csv", "readme": "README.md", "html": "index.html"}
+        names = {"csv": "results.csv", "rewards": "rewards.csv", "readme": "README.md", "html": "index.html"}
         with tempfile.TemporaryDirectory(dir=out, prefix=".build-") as tmp:
             staged = Path(tmp)
             frame = pd.DataFrame(rows, columns=COLUMNS)
             frame = frame.apply(lambda col: col.map(csv_safe)) if len(frame) else frame
             frame.to_csv(staged / names["csv"], index=False)
-            (staged / names["readme"]).write_text(markdown(rows) + "\n", encoding="utf-8")
-            (staged / names["html"]).write_text(index_html(rows, records, curves), encoding="utf-8")
+            rframe = pd.DataFrame(rrows, columns=REWARD_COLUMNS)
+            rframe = rframe.apply(lambda col: col.map(csv_safe)) if len(rframe) else rframe
+            rframe.to_csv(staged / names["rewards"], index=False)
+            readme = markdown(rows) + "\n" + "\n".join(reward_markdown(rrows, md_cell)) + "\n"
+            (staged / names["readme"]).write_text(readme, encoding="utf-8")
+            (staged / names["html"]).write_text(
+                index_html(rows, records, curves, reward_html(rrows)), encoding="utf-8"
+            )
             for name in names.values():
                 os.replace(staged / name, out / name)
     except OSError as exc:

@@ -197,10 +197,18 @@ class A2CTrainer:
         blip2 = load_hf(Blip2ForConditionalGeneration, policy)
         self.tokenizer = load_hf(AutoTokenizer, policy)
         self.image_processor = load_hf(AutoImageProcessor, policy)
+        self.preset = load_preset(config.preset)
+        same = self._ref_models_in_policy(blip2) if config.share_ref else []
         self.model = A2CModel(blip2, config)
         device = self.acc.device
-        self.preset = load_preset(config.preset)
-        self.reward = build_reward(self.preset, device=str(device), batch_size=max(16, config.micro_batch))
+        shared = self._shared_ref_backends(same)
+        self.reward = build_reward(
+            self.preset,
+            device=str(device),
+            dtype=config.reward_dtype,
+            batch_size=max(16, config.micro_batch),
+            backends=shared,
+        )
         unknown = sorted(set(config.reward_weights) - set(self.reward.weights) - set(TOKEN_LEVEL))
         if unknown:
             from rewardkit.errors import RewardkitError
@@ -233,6 +241,56 @@ class A2CTrainer:
         self.images = ImageSource(config.data, config.seed)
         self.step_index = 0
         self.probe = None
+
+    def _ref_models_in_policy(self, blip2: nn.Module) -> list[str]:
+        """Model keys of the preset's ``ref`` components whose weights equal the policy's frozen LM."""
+        from rewardkit.backends.sharing import weights_differ
+        from rewardkit.presets import model_spec
+
+        keys = []
+        for c in self.preset.components:
+            if c.reward != "ref" or not c.model or c.model in keys:
+                continue
+            if "language_model" in self.config.trainable or any(
+                t.startswith("language_model") for t in self.config.trainable
+            ):
+                self.log(f"ref ({c.model}): loaded separately (the policy's LM is trained)")
+                continue
+            spec = model_spec(c.model, self.preset)
+            why = (
+                weights_differ(blip2.language_model, spec.checkpoint)
+                if spec.backend == "causal_lm"
+                else "not a causal LM"
+            )
+            if why is None:
+                keys.append(c.model)
+                self.log(f"ref ({c.model}): shares the policy's frozen language model (weights identical)")
+            else:
+                self.log(f"ref ({c.model}): loaded separately ({why})")
+        return keys
+
+    def _shared_ref_backends(self, keys: list[str]) -> dict[str, Any]:
+        """Causal-LM backends over the policy's LM with LoRA disabled, for the model keys in ``keys``."""
+        from transformers import AutoTokenizer
+
+        from rewardkit.backends.base import load_hf
+        from rewardkit.backends.causal_lm import CausalLMBackend
+        from rewardkit.presets import model_spec
+
+        out = {}
+        lm = self.model.lm
+        for key in keys:
+            spec = model_spec(key, self.preset)
+            out[key] = CausalLMBackend.shared(
+                lm,
+                load_hf(AutoTokenizer, spec.checkpoint),
+                name=spec.checkpoint,
+                context=lm.disable_adapter,
+                device=self.acc.device,
+                batch_size=max(16, self.config.micro_batch),
+                **spec.options,
+            )
+        return out
 
     # ------------------------------------------------------------ pieces of one step
 

@@ -47,6 +47,8 @@ class TrainConfig:
     checkpoint_every: int = 50
     mixed_precision: str = "no"  # accelerate: no, fp16, bf16 (GPU)
     device: str = "auto"
+    share_ref: bool = True  # run `ref` through the policy's frozen LM when its weights are the same
+    reward_dtype: str = "fp32"  # dtype of the reward models the trainer loads (fp32, bf16, fp16)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
@@ -111,6 +113,7 @@ _CHOICES = {
     "policy_objective": ("prob", "logprob"),
     "value_head": ("transformer", "linear"),
     "mixed_precision": ("no", "fp16", "bf16"),
+    "reward_dtype": ("fp32", "bf16", "fp16"),
 }
 
 

@@ -1,0 +1,166 @@
+"""The leaderboard's reward-model tables: measured ``kind: "reward"`` results beside published numbers."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+REWARD_COLUMNS = [
+    "reward",
+    "benchmark",
+    "source",
+    "n",
+    "tau_c",
+    "tau_b",
+    "accuracy",
+    "hackability",
+    "detail",
+    "date",
+]
+
+_CLIPSCORE = "reported: CLIPScore paper (Hessel et al., EMNLP 2021), Table 1"
+_PACS = "reported: PAC-S repository README (aimagelab/pacscore), compute_correlations.py output"
+REPORTED_REWARD_ROWS: list[dict[str, Any]] = [
+    {"reward": "CLIP-S (ViT-B/32)", "benchmark": "flickr8k-expert", "tau_c": 51.2, "source": _CLIPSCORE},
+    {"reward": "CLIP-S (ViT-B/32)", "benchmark": "flickr8k-cf", "tau_b": 34.4, "source": _CLIPSCORE},
+    {"reward": "RefCLIP-S (ViT-B/32)", "benchmark": "flickr8k-expert", "tau_c": 53.0, "source": _CLIPSCORE},
+    {"reward": "RefCLIP-S (ViT-B/32)", "benchmark": "flickr8k-cf", "tau_b": 36.4, "source": _CLIPSCORE},
+    {
+        "reward": "PAC-S (ViT-B/32)",
+        "benchmark": "flickr8k-expert",
+        "tau_c": 54.292,
+        "tau_b": 53.919,
+        "source": _PACS,
+    },
+    {
+        "reward": "PAC-S (ViT-B/32)",
+        "benchmark": "flickr8k-cf",
+        "tau_b": 36.037,
+        "tau_c": 18.628,
+        "source": _PACS,
+    },
+]
+"""Published numbers, each checked against the source named in its row (data_cards/reward-benchmarks.md)."""
+
+REWARD_SCALE_NOTE = (
+    "Kendall tau and accuracies x100, as the papers report them; hackability = the largest mean reward gain "
+    "from a content-free addition, divided by the reward's terse-to-full spread (0 = nothing gained)."
+)
+
+
+def _detail(metrics: dict[str, Any]) -> str:
+    per = metrics.get("per_category")
+    if isinstance(per, dict):
+        return ", ".join(f"{k} {v:.1f}" for k, v in per.items() if isinstance(v, (int, float)))
+    parts = [
+        f"{k} {metrics[k]:.1f}"
+        for k in ("HC", "HI", "HM", "MM", "1-ref", "4-ref")
+        if isinstance(metrics.get(k), (int, float))
+    ]
+    if metrics.get("max_gain_phrase") is not None:
+        parts.append(
+            f"top phrase {metrics['max_gain_phrase']!r} ({metrics.get('max_gain', float('nan')):+.3f})"
+        )
+    return ", ".join(parts)
+
+
+def reward_row(rec: dict[str, Any]) -> dict[str, Any]:
+    """One table row from a ``kind: "reward"`` result."""
+    m = rec["metrics"]
+    accuracy = m.get("accuracy")
+    if accuracy is None:
+        accuracy = m.get("mean", m.get("4-ref"))
+    return {
+        "reward": rec["model"],
+        "benchmark": rec["benchmark"],
+        "source": rec.get("source", "measured by rewardkit"),
+        "n": rec.get("n"),
+        "tau_c": m.get("tau_c"),
+        "tau_b": m.get("tau_b"),
+        "accuracy": accuracy,
+        "hackability": m.get("hackability"),
+        "detail": _detail(m),
+        "date": str(rec.get("date") or "")[:10],
+    }
+
+
+def reward_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Measured reward rows, then the reported ones."""
+    return [reward_row(r) for r in records] + [dict(r, n=None, date="") for r in REPORTED_REWARD_ROWS]
+
+
+def _key(row: dict[str, Any]) -> tuple[Any, ...]:
+    from rewardkit.bench.reward_run import REWARD_BENCHMARKS
+
+    spec = REWARD_BENCHMARKS.get(row["benchmark"])
+    head = (
+        {"accuracy": "accuracy", "mean": "accuracy", "4-ref": "accuracy"}.get(spec.headline, spec.headline)
+        if spec
+        else "accuracy"
+    )
+    v = row.get(head)
+    v = v if isinstance(v, (int, float)) and not math.isnan(v) else None
+    sign = 1 if head == "hackability" else -1  # less hackable is better
+    return (v is None, sign * (v or 0))
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+    return str(v)
+
+
+def _benchmarks(rows: list[dict[str, Any]]) -> list[str]:
+    measured = {r["benchmark"] for r in rows if r["source"] == "measured by rewardkit"}
+    return sorted({r["benchmark"] for r in rows}, key=lambda b: (b not in measured, b))
+
+
+def reward_markdown(rows: list[dict[str, Any]], cell: Any) -> list[str]:
+    """README lines: one table per reward benchmark, best first."""
+    from rewardkit.bench.reward_run import REWARD_BENCHMARKS
+
+    out = ["# Reward models", "", REWARD_SCALE_NOTE, ""]
+    for bench in _benchmarks(rows):
+        sub = sorted((r for r in rows if r["benchmark"] == bench), key=_key)
+        cols = [
+            c for c in REWARD_COLUMNS if c != "benchmark" and any(r.get(c) not in (None, "") for r in sub)
+        ]
+        spec = REWARD_BENCHMARKS.get(bench)
+        out += [f"## {cell(bench)}", ""]
+        if spec:
+            out += [cell(spec.description), ""]
+        out += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        out += ["| " + " | ".join(cell(_fmt(r.get(c))) for c in cols) + " |" for r in sub]
+        out.append("")
+    return out
+
+
+def reward_html(rows: list[dict[str, Any]]) -> list[str]:
+    """HTML blocks: one sortable table per reward benchmark."""
+    body = [
+        '<h1 id="reward-models">Reward models</h1>',
+        f'<p class="scale">{html.escape(REWARD_SCALE_NOTE)}</p>',
+    ]
+    for bench in _benchmarks(rows):
+        sub = sorted((r for r in rows if r["benchmark"] == bench), key=_key)
+        cols = [
+            c for c in REWARD_COLUMNS if c != "benchmark" and any(r.get(c) not in (None, "") for r in sub)
+        ]
+        body.append(f'<h2 id="reward-{html.escape(bench)}">{html.escape(bench)}</h2>')
+        body.append(
+            f'<table class="sortable" data-benchmark="reward-{html.escape(bench)}"><thead><tr>'
+            + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+            + "</tr></thead><tbody>"
+        )
+        for r in sub:
+            cls = "paper" if r["source"] != "measured by rewardkit" else "measured"
+            cells = "".join(
+                f'<td data-v="{html.escape(str(r.get(c) if r.get(c) is not None else ""))}">{html.escape(_fmt(r.get(c)))}</td>'
+                for c in cols
+            )
+            body.append(f'<tr class="{cls}">{cells}</tr>')
+        body.append("</tbody></table>")
+    return body
