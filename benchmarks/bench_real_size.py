@@ -8,7 +8,8 @@ those folders:
   score vlrm     BLIP-2 ITM (ViT-g, 1.2B) + OPT-2.7B ref + ViT-g-14 evaluator, on --rows rows
   score vlrm-rs  BLIP-2 ITM + ViT-bigG-14 Φ (2.5B), ViT-g-14 evaluator
   bench          BLIP-2 OPT-2.7B (3.8B) captions --images images (VLRM Table 2 decoding, bf16)
-  train          rewardkit train --preset vlrm --steps 1 with a micro-batch of 2
+  refcopy        what a second OPT-2.7B would cost: the trainer's ref shares the policy's frozen LM
+  train          rewardkit train --preset vlrm --steps 1 with a micro-batch of 2 (rewards in bf16)
 
 Per command: wall time and peak RSS (of a fresh process running it); per reward component, the
 toolkit's time on the rows against the bare model forward on the same inputs (preprocessing
@@ -16,7 +17,11 @@ included), i.e. rewardkit's overhead. Tokenizers are word-level stand-ins with t
 vocabulary sizes (the real BPE files cannot be fetched), so token counts are close to, not equal
 to, the real ones. Results: benchmarks/results/real_size.json.
 
-Run: python benchmarks/bench_real_size.py [--components itm,ref,evaluator,phi,bench,train] [--rows 4] [--device cpu]
+The ref checkpoint is the captioner's own language model saved alone (as facebook/opt-2.7b is
+BLIP-2 OPT-2.7B's frozen LM), so the trainer shares it as it would the real checkpoints. A run
+with a subset of --components updates only those entries of an existing result file.
+
+Run: python benchmarks/bench_real_size.py [--components itm,ref,evaluator,phi,bench,refcopy,train] [--rows 4] [--device cpu]
 """
 
 from __future__ import annotations
@@ -349,13 +354,15 @@ def component_times(preset: Path, rows: Path, device: str, batch_size: int) -> d
 
 
 def ref_copy_cost(path: Path, device: str) -> dict:
-    """What a second OPT-2.7B (bf16) costs when ``ref`` does not share the policy's LM: load time and RSS growth."""
+    """What a second OPT-2.7B (bf16) costs when ``ref`` does not share the policy's LM: load time, its weights, RSS growth after one forward (weights are memory-mapped until touched)."""
     code = (
         "import json, time, resource, sys; import torch; "
         "from rewardkit.backends.causal_lm import CausalLMBackend; "
         "f=lambda: int(open('/proc/self/statm').read().split()[1])*4096/2**30; "
         "a=f(); t=time.time(); b=CausalLMBackend(sys.argv[1], device=sys.argv[2], dtype='bf16'); "
-        "print(json.dumps({'load_seconds': time.time()-t, 'rss_growth_gb': f()-a, "
+        "l=time.time()-t; b.mean_logprob(['a man riding a bike down the street']); "
+        "print(json.dumps({'load_seconds': l, 'rss_growth_gb': f()-a, "
+        "'weights_gb': sum(p.numel()*p.element_size() for p in b.model.parameters())/2**30, "
         "'params_b': sum(p.numel() for p in b.model.parameters())/1e9}))"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(path), device], capture_output=True, text=True)
@@ -388,9 +395,12 @@ def _bare(backend, name: str, caps: list[str], images: list) -> float:
     return time.time() - t0
 
 
+ALL_COMPONENTS = ("itm", "ref", "evaluator", "phi", "bench", "refcopy", "train")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--components", default="itm,ref,evaluator,phi,bench,train")
+    ap.add_argument("--components", default=",".join(ALL_COMPONENTS))
     ap.add_argument("--rows", type=int, default=4)
     ap.add_argument("--images", type=int, default=2)
     ap.add_argument("--device", default="cpu")
@@ -400,7 +410,7 @@ def main() -> None:
     wanted = {c.strip() for c in args.components.split(",") if c.strip()}
     needed = (
         {"itm", "evaluator"}
-        | ({"ref"} if {"ref", "train"} & wanted else set())
+        | ({"ref"} if {"ref", "train", "refcopy"} & wanted else set())
         | ({"phi"} if "phi" in wanted else set())
         | ({"captioner"} if {"bench", "train"} & wanted else set())
     )
@@ -422,9 +432,19 @@ def main() -> None:
         "components": {},
     }
 
+    previous: dict = {}
+    if args.result.is_file() and wanted != set(ALL_COMPONENTS):  # a subset run updates the record it measured
+        try:
+            previous = json.loads(args.result.read_text())
+        except ValueError:
+            previous = {}
+
     def save() -> None:  # after every measurement: a timeout or a kill loses nothing measured
+        merged = {**previous, **{k: v for k, v in result.items() if k not in ("commands", "components")}}
+        for key in ("commands", "components"):
+            merged[key] = {**previous.get(key, {}), **result[key]}
         args.result.parent.mkdir(parents=True, exist_ok=True)
-        args.result.write_text(json.dumps(result, indent=2) + "\n")
+        args.result.write_text(json.dumps(merged, indent=2) + "\n")
 
     common = [
         "--device",
@@ -486,6 +506,9 @@ def main() -> None:
         }
         del cap
     save()
+    if "refcopy" in wanted:
+        result["components"]["ref_separate_copy"] = ref_copy_cost(paths["ref"], args.device)
+    save()
     if "train" in wanted:
         cfg = work / "train.json"
         cfg.write_text(
@@ -503,8 +526,6 @@ def main() -> None:
                 }
             )
         )
-        result["components"]["ref_separate_copy"] = ref_copy_cost(paths["ref"], args.device)
-        save()
         out = work / "train_run"
         import shutil
 

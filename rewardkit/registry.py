@@ -334,5 +334,11 @@ for _preset in (
         "toy-clip",
         "The toy world's VLRM: toy ITM + 30 toy ITC + toy ref - bad - repeat - noeos; evaluator toy CLIP (offline)",
     ),
+    PresetSpec(
+        "toy-esper",
+        (ComponentSpec("clip", "clip", "toy-clip", 1.0),),
+        "toy-clip",
+        "ESPER-style reward in the toy world: toy CLIP cosine alone (offline)",
+    ),
 ):
     PRESETS.register(_preset.name, _preset)

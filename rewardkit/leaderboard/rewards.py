@@ -60,7 +60,7 @@ def _detail(metrics: dict[str, Any]) -> str:
     ]
     if metrics.get("max_gain_phrase") is not None:
         parts.append(
-            f"top phrase {metrics['max_gain_phrase']!r} ({metrics.get('max_gain', float('nan')):+.3f})"
+            f"top addition: {metrics['max_gain_phrase']} ({metrics.get('max_gain', float('nan')):+.3f})"
         )
     return ", ".join(parts)
 

@@ -187,6 +187,9 @@ class A2CTrainer:
         from rewardkit.registry import MODELS
 
         self.config, self.out, self.log = config, Path(out), log
+        from rewardkit.backends.base import resolve_device
+
+        resolve_device(config.device)  # "cuda" without a GPU is an error, not a silent CPU run
         cpu = config.device == "cpu" or not torch.cuda.is_available()
         self.acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=cpu)
         torch.manual_seed(config.seed)

@@ -157,3 +157,11 @@ def test_two_processes_train_on_cpu(train_config_file, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
     assert (out / "policy" / "config.json").exists()
+
+
+def test_cuda_without_a_gpu_is_refused_not_run_on_cpu(train_config_file, tmp_path, monkeypatch):
+    from rewardkit.errors import RewardkitError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RewardkitError, match="no CUDA GPU is available"):
+        _trainer(train_config_file, tmp_path / "run", device="cuda")
