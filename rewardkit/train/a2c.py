@@ -197,7 +197,12 @@ class A2CTrainer:
         if policy in MODELS:
             policy = MODELS.get(policy).checkpoint
         self.policy_name = policy
-        blip2 = load_hf(Blip2ForConditionalGeneration, policy)
+        from rewardkit.backends.base import resolve_dtype
+
+        # On CPUs without native bf16 (no AVX512-BF16/AMX), bf16 backward runs ~12x slower than fp32
+        # (benchmarks/results/real_size.json): a bf16 checkpoint can be trained as fp32 with policy_dtype.
+        kwargs = {} if config.policy_dtype == "auto" else {"dtype": resolve_dtype(config.policy_dtype)}
+        blip2 = load_hf(Blip2ForConditionalGeneration, policy, **kwargs)
         self.tokenizer = load_hf(AutoTokenizer, policy)
         self.image_processor = load_hf(AutoImageProcessor, policy)
         self.preset = load_preset(config.preset)

@@ -49,6 +49,7 @@ class TrainConfig:
     device: str = "auto"
     share_ref: bool = True  # run `ref` through the policy's frozen LM when its weights are the same
     reward_dtype: str = "fp32"  # dtype of the reward models the trainer loads (fp32, bf16, fp16)
+    policy_dtype: str = "auto"  # the policy's weights: the checkpoint's own (auto), fp32, bf16 or fp16
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
@@ -114,6 +115,7 @@ _CHOICES = {
     "value_head": ("transformer", "linear"),
     "mixed_precision": ("no", "fp16", "bf16"),
     "reward_dtype": ("fp32", "bf16", "fp16"),
+    "policy_dtype": ("auto", "fp32", "bf16", "fp16"),
 }
 
 

@@ -165,3 +165,12 @@ def test_cuda_without_a_gpu_is_refused_not_run_on_cpu(train_config_file, tmp_pat
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(RewardkitError, match="no CUDA GPU is available"):
         _trainer(train_config_file, tmp_path / "run", device="cuda")
+
+
+def test_policy_dtype_sets_the_policy_weights_dtype(train_config_file, tmp_path):
+    t = _trainer(train_config_file, tmp_path / "run", policy_dtype="bf16")
+    assert {p.dtype for p in t.core.blip2.qformer.parameters()} == {torch.bfloat16}
+    from rewardkit.errors import RewardkitError
+
+    with pytest.raises(RewardkitError, match="policy_dtype"):
+        _trainer(train_config_file, tmp_path / "run2", policy_dtype="int8")
