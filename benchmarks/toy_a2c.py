@@ -8,6 +8,13 @@ time during training. Writes benchmarks/results/toy_a2c.json; ``--ship`` copies 
 package as the ``toy-a2c`` model.
 
 Run: python benchmarks/toy_a2c.py [--minutes 30] [--ship]
+
+``--preset toy-hard | toy-hard-rs | toy-hard-esper`` runs the same loop in the toy-hard tier from
+``toy-hard-sft`` and measures on 1,000 scenes of its compositional split (seed 5000): R@1/R@5/MRR
+with the toy-hard evaluator ``toy-hard-clip`` (the CLIP of the -rs and -esper rewards) and, as a
+second view, with the ITC retrieval of ``toy-hard-itm`` (part of the toy-hard and -rs rewards), so
+every arm is also judged by a model it did not optimise; each run is merged into
+benchmarks/results/toy_hard.json under its preset.
 """
 
 from __future__ import annotations
@@ -84,6 +91,183 @@ def evaluate(model_dir: str, n: int = 1000, seed: int = 5000, a2c_steps: int = 0
     }
 
 
+def evaluate_hard(model_dir: str, n: int = 1000, seed: int = 5000, a2c_steps: int = 0) -> dict:
+    """Beam captions (the toy-hard benchmark's decoding) on the compositional split and their measures."""
+    from rewardkit.backends.blip2_captioner import Blip2Captioner
+    from rewardkit.backends.causal_lm import CausalLMBackend
+    from rewardkit.backends.open_clip import OpenCLIPBackend
+    from rewardkit.bench.benchmarks import get_benchmark
+    from rewardkit.functional import bad_phrase_flags, repeat_flags, word_pieces
+    from rewardkit.functional.penalties import load_word_list
+    from rewardkit.registry import MODELS
+    from rewardkit.toy import hard
+    from rewardkit.toy.overlap import a2c_descriptions, overlap_report, pool_descriptions, training_pools
+    from rewardkit.toy.quality import toy_clip_recall
+
+    scene_list = hard.distinct_scenes(n, seed)
+    images = [hard.render(s) for s in scene_list]
+    captioner = Blip2Captioner(model_dir, device="cpu", batch_size=100)
+    lm = CausalLMBackend(MODELS.get("toy-hard-opt").checkpoint, device="cpu", batch_size=128)
+    from rewardkit.backends.blip2_itm import Blip2ITMBackend
+    from rewardkit.functional import clip_recall
+
+    clip = OpenCLIPBackend(MODELS.get("toy-hard-clip").checkpoint, device="cpu", batch_size=256)
+    itm_spec = MODELS.get("toy-hard-itm")
+    itm = Blip2ITMBackend(itm_spec.checkpoint, device="cpu", batch_size=128, **itm_spec.options)
+    exempt = frozenset(w.lower() for w in load_word_list("toy_hard_repeat_exempt"))
+    caps = captioner.caption(images, **get_benchmark("toy-hard").generation)
+    pieces = [word_pieces(c) for c in caps]
+    bad = [sum(bad_phrase_flags(p)) for p in pieces]
+    rep = [sum(repeat_flags(p, exempt)) for p in pieces]
+    reports = [hard.detail_report(c, s) for c, s in zip(caps, scene_list)]
+    out: dict = {}
+    r = toy_clip_recall(caps, images, clip)
+    out.update({"R@1": r["R@1"], "R@5": r["R@5"], "MRR": r["MRR"]})
+    r = clip_recall(itm.itc_matrix(images, caps))
+    out.update({"itc_R@1": r["R@1"], "itc_R@5": r["R@5"], "itc_MRR": r["MRR"]})
+    out.update(
+        {
+            "ref_logprob": float(lm.mean_logprob(caps).mean()),
+            "grammatical": sum(map(hard.is_grammatical, caps)) / n,
+            "bad_tokens": sum(bad) / n,
+            "bad_rate": sum(b > 0 for b in bad) / n,
+            "repeat_tokens": sum(rep) / n,
+            "repeat_rate": sum(r > 0 for r in rep) / n,
+            "mean_words": sum(len(c.split()) for c in caps) / n,
+            "main_correct": sum(bool(r["main"]) for r in reports) / n,
+        }
+    )
+    for kind in hard.DETAILS:
+        stated = [r[kind] for r in reports if r[kind] is not None]
+        out[f"stated_{kind}"] = len(stated) / n
+        out[f"correct_{kind}"] = sum(stated) / len(stated) if stated else None
+    claims = [[r[k] for k in hard.DETAILS if r[k] is not None] for r in reports]
+    out["with_false_claim"] = sum(not all(c) for c in claims) / n
+    pools = {name: pool_descriptions(name, hard) for name in training_pools(hard)}
+    if a2c_steps:
+        pools["a2c"] = a2c_descriptions(a2c_steps, w=hard)
+    out["overlap"] = overlap_report(scene_list, pools, w=hard)
+    out["captions"] = caps
+    return out
+
+
+def run_hard(args: argparse.Namespace, command: str) -> None:
+    """A2C with a toy-hard preset under a time budget; merged into the toy_hard result file under the preset."""
+    from rewardkit.train.a2c import A2CTrainer
+    from rewardkit.train.config import load_config
+
+    result_path = args.result or Path(__file__).parent / "results" / "toy_hard.json"
+    if args.reevaluate:
+        evaluate_runs(result_path)
+        return
+    if args.table:
+        print(hard_table(json.loads(result_path.read_text())))
+        return
+    record = json.loads(result_path.read_text()) if result_path.exists() else {"runs": {}}
+    cfg = load_config(args.preset, args.config, steps=args.steps)
+    out = args.out / args.preset
+    if out.exists():
+        shutil.rmtree(out)
+    trainer = A2CTrainer(cfg, out)
+    t0 = time.time()
+    curve = []
+
+    def on_step(m: dict) -> None:
+        if "probe_R@1" in m:
+            point = {
+                "step": m["step"],
+                "minutes": (time.time() - t0) / 60,
+                "probe_R@1": m["probe_R@1"],
+                "probe_grammatical": m["probe_grammatical"],
+                "rewards": {k[: -len("_mean")]: v for k, v in m.items() if k.endswith("_mean")},
+            }
+            curve.append(point)
+            print(
+                f"step {m['step']:4d}  {point['minutes']:5.1f} min  probe R@1 {m['probe_R@1']:.3f}"
+                f"  grammatical {m['probe_grammatical']:.2f}  {m['probe_example']}"
+            )
+
+    trainer.train(args.steps, on_step=on_step, max_seconds=args.minutes * 60)
+    minutes = (time.time() - t0) / 60
+    policy = trainer.export_policy(out / "policy")
+    record = json.loads(result_path.read_text()) if result_path.exists() else record
+    record.setdefault("runs", {})[args.preset] = {
+        "command": command,
+        "config": cfg.to_dict(),
+        "max_minutes": args.minutes,
+        "train_minutes": minutes,
+        "steps": trainer.step_index,
+        "policy": str(policy),
+        "curve": curve,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    _write(result_path, record)
+    if not args.train_only:
+        evaluate_runs(result_path)
+
+
+def _write(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def evaluate_runs(result_path: Path) -> None:
+    """Measure the SFT start and every run's exported policy on the compositional split into the result file."""
+    from rewardkit.registry import MODELS
+
+    record = json.loads(result_path.read_text())
+    before = evaluate_hard(MODELS.get("toy-hard-sft").checkpoint)
+    record["sft"] = {k: v for k, v in before.items() if k != "captions"}
+    record["sft"]["examples"] = before["captions"][:5]
+    b = record["sft"]
+    print(f"SFT: R@1 {b['R@1']:.3f}  ref {b['ref_logprob']:.3f}  grammatical {b['grammatical']:.3f}")
+    for preset, run in record.get("runs", {}).items():
+        after = evaluate_hard(run["policy"], a2c_steps=run["steps"])
+        run["after"] = {k: v for k, v in after.items() if k != "captions"}
+        run["examples"] = [{"sft": s, "after": a} for s, a in zip(b["examples"], after["captions"][:5])]
+        print(
+            f"{preset}: R@1 {after['R@1']:.3f} (ITC {after['itc_R@1']:.3f})  ref {after['ref_logprob']:.3f}"
+            f"  grammatical {after['grammatical']:.3f}  words {after['mean_words']:.1f}  false claim {after['with_false_claim']:.3f}"
+        )
+    record["eval"] = {
+        "scenes": "hard.distinct_scenes(1000, 5000): compositional split",
+        "evaluator": "toy-hard-clip (R@1, R@5, MRR); itc_*: ITC retrieval of toy-hard-itm",
+        "decoding": "toy-hard benchmark (VLRM Table 2 without the bigram block)",
+    }
+    _write(result_path, record)
+
+
+HARD_COLUMNS = [
+    ("R@1", "R@1"),
+    ("R@5", "R@5"),
+    ("itc_R@1", "ITC R@1"),
+    ("ref_logprob", "ref log-prob"),
+    ("grammatical", "grammatical"),
+    ("with_false_claim", "false claim"),
+    ("bad_tokens", "bad tokens"),
+    ("repeat_tokens", "repeat tokens"),
+    ("mean_words", "words"),
+]
+
+
+def hard_table(record: dict) -> str:
+    """The toy_hard comparison as a Markdown table (the data card's and README's)."""
+    rows = [("`toy-hard-sft` (start)", record["sft"], None)]
+    names = {"toy-hard": "VLRM", "toy-hard-rs": "VLRM-RS", "toy-hard-esper": "ESPER"}
+    rows += [(f"`{p}` ({names.get(p, p)})", r["after"], r) for p, r in record.get("runs", {}).items()]
+    head = "| policy | steps | " + " | ".join(c for _, c in HARD_COLUMNS) + " |"
+    lines = [head, "|" + " --- |" * (len(HARD_COLUMNS) + 2)]
+    for name, m, run in rows:
+        cells = [
+            f"{m[k]:.3f}" if k not in ("mean_words", "bad_tokens", "repeat_tokens") else f"{m[k]:.2f}"
+            for k, _ in HARD_COLUMNS
+        ]
+        lines.append(f"| {name} | {run['steps'] if run else 0} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def summary(before: dict, after: dict) -> dict:
     """The result fields measured on held-out scenes (captions left out but for five examples)."""
     examples = [
@@ -122,16 +306,34 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100_000)
     ap.add_argument("--config", type=Path, default=None, help="Overrides of the toy training defaults.")
     ap.add_argument("--out", type=Path, default=Path("runs/toy_a2c"))
+    ap.add_argument(
+        "--preset",
+        default="toy",
+        choices=["toy", "toy-hard", "toy-hard-rs", "toy-hard-esper"],
+        help="toy (the micro-VLRM result) or a toy-hard preset (merged into results/toy_hard.json).",
+    )
     ap.add_argument("--ship", action="store_true", help="Copy the policy into the package as toy-a2c.")
-    ap.add_argument("--result", type=Path, default=Path(__file__).parent / "results" / "toy_a2c.json")
+    ap.add_argument("--table", action="store_true", help="toy-hard: print the comparison table of --result.")
+    ap.add_argument(
+        "--train-only",
+        action="store_true",
+        help="toy-hard: train and record the curve; measure later with --reevaluate (all runs at once).",
+    )
+    ap.add_argument(
+        "--result", type=Path, default=None, help="Default: results/toy_a2c.json or toy_hard.json."
+    )
     ap.add_argument(
         "--reevaluate",
         action="store_true",
-        help="No training: re-measure the SFT and shipped toy-a2c captioners into --result (e.g. after a new toy CLIP).",
+        help="No training: re-measure the SFT and shipped toy-a2c captioners (toy-hard: the SFT and every recorded run's policy) into --result.",
     )
     args = ap.parse_args()
     torch.set_num_threads(2)
     command = "python benchmarks/toy_a2c.py " + " ".join(sys.argv[1:])
+    if args.preset != "toy":
+        run_hard(args, command)
+        return
+    args.result = args.result or Path(__file__).parent / "results" / "toy_a2c.json"
     if args.reevaluate:
         steps_run = int(json.loads(args.result.read_text()).get("steps", 0))
         before = evaluate(str(TOY_WEIGHTS / "captioner"), a2c_steps=steps_run)

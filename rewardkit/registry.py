@@ -116,6 +116,8 @@ BACKENDS.register("blip2_captioner", "rewardkit.backends.blip2_captioner:Blip2Ca
 
 TOY_WEIGHTS = Path(__file__).parent / "toy" / "weights"
 """Where the toy world's trained models ship inside the package."""
+TOY_HARD_WEIGHTS = Path(__file__).parent / "toy" / "weights-hard"
+"""Where the toy-hard tier's models ship."""
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,40 @@ for _spec in (
         extra={"default_benchmark": "toy"},
     ),
     ModelSpec(
+        "toy-hard-clip",
+        "open_clip",
+        f"local-dir:{TOY_HARD_WEIGHTS / 'clip'}",
+        None,
+        "toy-hard CLIP cosine and evaluator (open_clip custom config, ViT 96/32)",
+        "shipped",
+    ),
+    ModelSpec(
+        "toy-hard-itm",
+        "blip2_itm",
+        str(TOY_HARD_WEIGHTS / "itm"),
+        None,
+        "toy-hard BLIP-2 ITM match logit",
+        "shipped",
+        {"max_length": 96},  # full hard descriptions run to ~55 Q-Former tokens
+    ),
+    ModelSpec(
+        "toy-hard-opt",
+        "causal_lm",
+        str(TOY_HARD_WEIGHTS / "opt"),
+        None,
+        "toy-hard mean token log-prob",
+        "shipped",
+    ),
+    ModelSpec(
+        "toy-hard-sft",
+        "blip2_captioner",
+        str(TOY_HARD_WEIGHTS / "captioner"),
+        None,
+        "toy-hard BLIP-2 captioner after SFT (the toy-hard A2C start)",
+        "shipped",
+        extra={"default_benchmark": "toy-hard"},
+    ),
+    ModelSpec(
         "blip2-opt-2.7b",
         "blip2_captioner",
         "Salesforce/blip2-opt-2.7b",
@@ -339,6 +375,37 @@ for _preset in (
         (ComponentSpec("clip", "clip", "toy-clip", 1.0),),
         "toy-clip",
         "ESPER-style reward in the toy world: toy CLIP cosine alone (offline)",
+    ),
+    PresetSpec(
+        "toy-hard",
+        (
+            ComponentSpec("itm", "itm", "toy-hard-itm", 1.0),
+            ComponentSpec("itc", "itc", "toy-hard-itm", 30.0),  # as in `toy`: ITC carries the detail
+            ComponentSpec("ref", "ref", "toy-hard-opt", 1.0),
+            ComponentSpec("bad", "bad"),
+            ComponentSpec("repeat", "repeat", options={"exempt": "toy_hard_repeat_exempt"}),
+            ComponentSpec("noeos", "noeos"),
+        ),
+        "toy-hard-clip",
+        "VLRM in the toy-hard world: ITM + 30 ITC + ref - bad - repeat - noeos; evaluator toy-hard CLIP",
+    ),
+    PresetSpec(
+        "toy-hard-rs",
+        (
+            ComponentSpec("itm", "itm", "toy-hard-itm", 1.0),
+            ComponentSpec("phi", "phi", "toy-hard-clip", 0.3),
+            ComponentSpec("bad", "bad"),
+            ComponentSpec("repeat", "repeat", options={"exempt": "toy_hard_repeat_exempt"}),
+            ComponentSpec("noeos", "noeos"),
+        ),
+        "toy-hard-clip",
+        "VLRM-RS in the toy-hard world: ITM + 0.3 * Φ over toy-hard CLIP, no ref, - penalties",
+    ),
+    PresetSpec(
+        "toy-hard-esper",
+        (ComponentSpec("clip", "clip", "toy-hard-clip", 1.0),),
+        "toy-hard-clip",
+        "ESPER in the toy-hard world: toy-hard CLIP cosine alone",
     ),
 ):
     PRESETS.register(_preset.name, _preset)

@@ -143,18 +143,17 @@ class Blip2ITMBackend:
                 )
         return torch.cat(out) if out else torch.zeros(0)
 
-    def itc_cosine(
-        self, images: Sequence[Image.Image], texts: Sequence[str], keys: Sequence[str] | None = None
-    ) -> torch.Tensor:
-        """ITC similarity (max over query tokens of the cosine) of every pair, float32 CPU ``[n]``."""
+    def itc_image_embeds(
+        self, images: Sequence[Image.Image], keys: Sequence[str] | None = None
+    ) -> tuple[torch.Tensor, list[int]]:
+        """Normalised ITC query embeddings ``[n_distinct, Q, D]`` of the distinct images, and each input's row."""
         import torch
         import torch.nn.functional as F
 
         m = self.model
-        out = []
+        queries = []
         with torch.inference_mode():
             hidden, index = self._vision(images, keys)
-            queries = []
             for sl in batched(hidden.shape[0], self.batch_size):
                 h = hidden[sl].to(self.device)
                 q = m.qformer(
@@ -165,8 +164,16 @@ class Blip2ITMBackend:
                 queries.append(
                     F.normalize(m.vision_projection(q.to(m.vision_projection.weight.dtype)), dim=-1)
                 )
-            img = torch.cat(queries)
-            idx = torch.tensor(index, dtype=torch.long)
+        return torch.cat(queries), index
+
+    def itc_text_embeds(self, texts: Sequence[str]) -> torch.Tensor:
+        """Normalised ITC text embeddings ``[n, D]`` (the Q-Former's [CLS], projected)."""
+        import torch
+        import torch.nn.functional as F
+
+        m = self.model
+        out = []
+        with torch.inference_mode():
             for sl in batched(len(texts), self.batch_size):
                 tok = self._tokens(texts[sl])
                 t = m.qformer(
@@ -174,7 +181,29 @@ class Blip2ITMBackend:
                     query_length=0,
                     attention_mask=tok["attention_mask"],
                 ).last_hidden_state
-                t = F.normalize(m.text_projection(t[:, 0, :].to(m.text_projection.weight.dtype)), dim=-1)
-                sims = torch.einsum("nqd,nd->nq", img[idx[sl].to(img.device)], t).max(dim=1).values
-                out.append(sims.float().cpu())
-        return torch.cat(out) if out else torch.zeros(0)
+                out.append(
+                    F.normalize(m.text_projection(t[:, 0, :].to(m.text_projection.weight.dtype)), dim=-1)
+                )
+        return torch.cat(out)
+
+    def itc_cosine(
+        self, images: Sequence[Image.Image], texts: Sequence[str], keys: Sequence[str] | None = None
+    ) -> torch.Tensor:
+        """ITC similarity (max over query tokens of the cosine) of every pair, float32 CPU ``[n]``."""
+        import torch
+
+        if not texts:
+            return torch.zeros(0)
+        img, index = self.itc_image_embeds(images, keys)
+        txt = self.itc_text_embeds(texts)
+        idx = torch.tensor(index, dtype=torch.long, device=img.device)
+        return torch.einsum("nqd,nd->nq", img[idx], txt).max(dim=1).values.float().cpu()
+
+    def itc_matrix(self, images: Sequence[Image.Image], texts: Sequence[str]) -> torch.Tensor:
+        """ITC similarity of every text with every image, ``[n_texts, n_images]`` (retrieval)."""
+        import torch
+
+        img, index = self.itc_image_embeds(images)
+        img = img[torch.tensor(index, dtype=torch.long, device=img.device)]
+        txt = self.itc_text_embeds(texts)
+        return torch.einsum("iqd,td->tiq", img, txt).max(dim=-1).values.float().cpu()

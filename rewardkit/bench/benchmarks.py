@@ -58,7 +58,16 @@ BENCHMARKS = {
         offline=True,
         generation={"no_repeat_ngram_size": 0},
     ),
+    "toy-hard": BenchmarkSpec(
+        "toy-hard",
+        "toy-hard-clip",
+        "toy-hard compositional split (held-out colour-shape and relation-shape pairs) from --seed (offline)",
+        offline=True,
+        generation={"no_repeat_ngram_size": 0, "max_new_tokens": 64},
+    ),
 }
+TOY_BENCHMARKS = {"toy": "toy", "toy-hard": "hard"}
+"""Offline toy benchmarks and their tier."""
 """``toy`` decodes with VLRM Table 2 settings except ``no_repeat_ngram_size``: the toy language
 states every position as "in/at the <row> <column>", so a full description of three objects must
 repeat a bigram and Table 2's ``no_repeat_ngram_size = 2`` forces it off-grammar (measured in
@@ -82,11 +91,12 @@ models' training pools (seed 0 is toy CLIP's, so ``--seed 0`` used to evaluate o
 scenes); see the overlap table in data_cards/toy-world.md."""
 
 
-def toy_items(out: Path, n: int, seed: int) -> list[BenchItem]:
+def toy_items(out: Path, n: int, seed: int, tier: str = "toy") -> list[BenchItem]:
     """``n`` toy scenes of benchmark seed ``seed`` (scene seed ``TOY_BENCH_SEED_OFFSET + seed``) written under ``out``."""
     from rewardkit.toy.dataset import make_set
+    from rewardkit.toy.models import world
 
-    captions = make_set(n, TOY_BENCH_SEED_OFFSET + seed, out)
+    captions = make_set(n, TOY_BENCH_SEED_OFFSET + seed, out, world=world(tier))
     rows = [json.loads(x) for x in captions.read_text().splitlines()]
     return [BenchItem(r["id"], out / r["image"], r["references"]) for r in rows]
 
@@ -206,8 +216,8 @@ def load_items(
 ) -> list[BenchItem]:
     """The items of a benchmark (``toy`` is generated into ``work``)."""
     get_benchmark(name)
-    if name == "toy":
-        return toy_items(work / "toy-images", limit or 1000, seed)
+    if name in TOY_BENCHMARKS:
+        return toy_items(work / f"{name}-images", limit or 1000, seed, TOY_BENCHMARKS[name])
     if data_dir is None:
         raise RewardkitError(f"benchmark {name!r} needs --data-dir (see data_cards/{name}.md)")
     if name == "coco-karpathy-test":

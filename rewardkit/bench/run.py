@@ -11,7 +11,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rewardkit.bench.benchmarks import TOY_BENCH_SEED_OFFSET, as_rows, get_benchmark, load_items
+from rewardkit.bench.benchmarks import (
+    TOY_BENCH_SEED_OFFSET,
+    TOY_BENCHMARKS,
+    as_rows,
+    get_benchmark,
+    load_items,
+)
 from rewardkit.errors import RewardkitError
 
 
@@ -65,23 +71,26 @@ def _from_folder(name: str, folder: Path) -> CaptionerSpec:
     return CaptionerSpec(
         name,
         str(folder),
-        default_benchmark="toy" if _is_toy(folder) else "coco-karpathy-test",
+        default_benchmark=_toy_benchmark(folder) or "coco-karpathy-test",
         description=f"local {model_type or 'model'} folder",
         kind=kind,
     )
 
 
-def _is_toy(folder: Path) -> bool:
-    """A captioner of the toy world: shipped with rewardkit, or trained by ``rewardkit train`` on toy scenes."""
-    from rewardkit.registry import TOY_WEIGHTS
+def _toy_benchmark(folder: Path) -> str | None:
+    """``toy`` or ``toy-hard`` for a captioner of a toy tier (shipped, or trained by ``rewardkit train`` on its scenes)."""
+    from rewardkit.registry import TOY_HARD_WEIGHTS, TOY_WEIGHTS
 
     if folder.resolve().is_relative_to(TOY_WEIGHTS.resolve()):
-        return True
+        return "toy"
+    if folder.resolve().is_relative_to(TOY_HARD_WEIGHTS.resolve()):
+        return "toy-hard"
     try:
         meta = json.loads((folder / "rewardkit.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(meta, dict) and meta.get("config", {}).get("data") == "toy"
+        return None
+    data = meta.get("config", {}).get("data") if isinstance(meta, dict) else None
+    return data if data in TOY_BENCHMARKS else None
 
 
 def captioner_spec(name: str) -> CaptionerSpec:
@@ -118,7 +127,7 @@ def captioner_spec(name: str) -> CaptionerSpec:
     )
 
 
-CAPTIONERS = {n: None for n in ("blip2", "vlrm", "vlrm-rs", "toy-sft", "toy-a2c")}
+CAPTIONERS = {n: None for n in ("blip2", "vlrm", "vlrm-rs", "toy-sft", "toy-a2c", "toy-hard-sft")}
 """Captioner names kept for scripts written before captioners joined ``MODELS`` (see ``rewardkit models``)."""
 
 
@@ -212,8 +221,8 @@ def bench_preset(benchmark: str) -> Any:
     from rewardkit.registry import ComponentSpec, PresetSpec
 
     spec = get_benchmark(benchmark)
-    if benchmark == "toy":
-        return "toy"
+    if benchmark in TOY_BENCHMARKS:
+        return benchmark  # the toy presets carry their evaluator
     return PresetSpec(
         f"bench-{benchmark}",
         (ComponentSpec("bad", "bad"), ComponentSpec("repeat", "repeat")),
@@ -338,7 +347,7 @@ def run_bench(
         "generation": settings,
         "config": {
             "seed": seed,
-            **({"scene_seed": TOY_BENCH_SEED_OFFSET + seed} if benchmark == "toy" else {}),
+            **({"scene_seed": TOY_BENCH_SEED_OFFSET + seed} if benchmark in TOY_BENCHMARKS else {}),
             "limit": limit,
             "data_dir": str(data_dir) if data_dir else None,
             "checkpoint": _portable(spec.checkpoint),
@@ -351,11 +360,12 @@ def run_bench(
         "scale": SCALE,
         "predictions": f"{stem}.predictions.json",
     }
-    if benchmark == "toy":
-        from rewardkit.toy import scenes as sc
+    if benchmark in TOY_BENCHMARKS:
+        from rewardkit.toy.models import world
         from rewardkit.toy.overlap import overlap_report
 
-        record["overlap"] = overlap_report(sc.distinct_scenes(len(items), TOY_BENCH_SEED_OFFSET + seed))
+        w = world(TOY_BENCHMARKS[benchmark])
+        record["overlap"] = overlap_report(w.distinct_scenes(len(items), TOY_BENCH_SEED_OFFSET + seed), w=w)
     from rewardkit.scoring.output import atomic_write_text
 
     atomic_write_text(out / f"{stem}.predictions.json", json.dumps(predictions, ensure_ascii=False) + "\n")

@@ -182,7 +182,10 @@ def score(
 @app.command()
 def train(
     preset: str = typer.Option(
-        "toy", "--preset", "-p", help="toy, vlrm or vlrm-rs: the reward and the default settings."
+        "toy",
+        "--preset",
+        "-p",
+        help="toy, toy-hard, toy-hard-rs, toy-hard-esper, vlrm or vlrm-rs: the reward and the default settings.",
     ),
     config: Path | None = typer.Option(
         None, "--config", help="YAML/JSON file overriding any training setting."

@@ -21,25 +21,32 @@ def make_set(
     n: int = typer.Option(100, "--n", help="Number of scenes."),
     seed: int = typer.Option(0, "--seed", help="Scene seed (the same set on every machine)."),
     out: Path = typer.Option(..., "--out", help="Folder for images/ and captions.jsonl."),
+    tier: str = typer.Option(
+        "toy", "--tier", help="toy (1-3 shapes) or hard (1-5 shapes, compositional held-out split)."
+    ),
 ) -> None:
     """Write OUT/images/*.png and OUT/captions.jsonl (id, image, caption, terse, references, scene)."""
     from rich.progress import Progress
 
     from rewardkit.errors import RewardkitError
     from rewardkit.toy.dataset import make_set as write
+    from rewardkit.toy.models import world
 
     if n < 1:
         raise RewardkitError(f"--n must be at least 1, not {n}")
+    w = world(tier)
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("rendering", total=n)
-        path = write(n, seed, out, progress=lambda k: bar.advance(task, k))
+        path = write(n, seed, out, progress=lambda k: bar.advance(task, k), world=w)
     Console(stderr=True).print(f"wrote {n} scenes to {path}")
 
 
 @app.command("train-models")
 def train_models(
     out: Path = typer.Option(
-        None, "--out", help="Where to save the models (default: the package's toy/weights)."
+        None,
+        "--out",
+        help="Where to save the models (default: the package's toy/weights or toy/weights-hard).",
     ),
     seed: int = typer.Option(0, "--seed", help="Training seed."),
     only: str = typer.Option(
@@ -47,24 +54,35 @@ def train_models(
         "--only",
         help="Comma-separated: clip, itm, captioner (captioner also writes opt).",
     ),
+    tier: str = typer.Option("toy", "--tier", help="toy or hard."),
 ) -> None:
-    """Train the toy models (each at most ~15 min on 2 CPU cores) and save them in loader formats."""
+    """Train the toy models (each at most ~20 min on 2 CPU cores) and save them in loader formats."""
     from rewardkit.toy import models as m
 
-    root = out or m.WEIGHTS_DIR
+    w = m.world(tier)
+    budget = m.HARD_BUDGET if w is not m.sc else {}
+    root = out or m.weights_dir(w)
     parts = {p.strip() for p in only.split(",") if p.strip()}
+    known = {"clip", "itm", "captioner"}
+    unknown = parts - known
+    if unknown:
+        raise RewardkitError(
+            f"--only: unknown part(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
     console = Console(stderr=True)
     if "clip" in parts:
-        m.train_clip(m.model_dir("clip", root), seed=seed, log=console.print)
+        m.train_clip(m.model_dir("clip", root), seed=seed, w=w, log=console.print, **budget.get("clip", {}))
     if "itm" in parts:
-        m.train_itm(m.model_dir("itm", root), seed=seed, log=console.print)
+        m.train_itm(m.model_dir("itm", root), seed=seed, w=w, log=console.print, **budget.get("itm", {}))
     if "captioner" in parts:
         m.train_captioner(
             m.model_dir("opt", root),
             m.model_dir("captioner", root),
             m.model_dir("itm", root),
             seed=seed,
+            w=w,
             log=console.print,
+            **budget.get("captioner", {}),
         )
 
 
@@ -79,15 +97,22 @@ def quality(
         "--unseen/--no-unseen",
         help="Also report overlap with the training pools and the bars on the unseen part.",
     ),
+    tier: str = typer.Option("toy", "--tier", help="toy or hard (hard: on its compositional split)."),
 ) -> None:
     """Measure the toy world's quality bars on fresh scenes (see data_cards/toy-world.md)."""
-    from rewardkit.toy.quality import BARS, measure_all
+    from rewardkit.toy.models import world
+    from rewardkit.toy.quality import bars, measure_all
 
     if n < 2:
         raise RewardkitError(f"--n must be at least 2 (retrieval needs several scenes), not {n}")
+    w = world(tier)
+    unseen = unseen and tier == "toy"  # the hard tier's compositional split is unseen by construction
+    BARS = bars(w)
     console = Console(stderr=True)
-    res = measure_all(n, seed, models, log=lambda s: console.print(f"[dim]{s}[/]"), unseen=unseen)
-    table = Table(title=f"toy world quality on {n} scenes (seed {seed})")
+    res = measure_all(n, seed, models, log=lambda s: console.print(f"[dim]{s}[/]"), unseen=unseen, w=w)
+    table = Table(
+        title=f"toy {'world' if tier == 'toy' else 'hard tier (compositional split)'} quality on {n} scenes (seed {seed})"
+    )
     for col in ("measure", "value", "bar", "holds"):
         table.add_column(col)
     if unseen:
@@ -112,7 +137,7 @@ def quality(
                 ]
             table.add_row(*row)
     Console().print(table)
-    if unseen:
+    if "overlap" in res:
         ov = res["overlap"]
         Console().print(
             "full descriptions also in a training pool: "

@@ -439,7 +439,7 @@ def index_html(
     body += reward_blocks or []
     if curves:
         body.append(
-            f"<figure><figcaption>A2C on the toy world: probe R@1 over training minutes</figcaption>{line_svg(curves, 'minutes', 'R@1')}</figure>"
+            f"<figure><figcaption>A2C on the toy worlds: probe R@1 over training minutes (toy-hard: its compositional split)</figcaption>{line_svg(curves, 'minutes', 'R@1')}</figure>"
         )
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
@@ -452,11 +452,15 @@ def index_html(
     )
 
 
-def _curve(path: Path) -> list[tuple[float, float]]:
-    """(minutes, probe R@1) points of a toy_a2c result file."""
+def _curves(path: Path) -> dict[str, list[tuple[float, float]]]:
+    """(minutes, probe R@1) points of a toy_a2c result file: its ``curve``, or one per preset of a toy_hard file's ``runs``."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return [(float(c["minutes"]), float(c["probe_R@1"])) for c in data.get("curve", [])]
+        runs = {path.stem: data} if "runs" not in data else data["runs"]
+        return {
+            name: [(float(c["minutes"]), float(c["probe_R@1"])) for c in run.get("curve", [])]
+            for name, run in runs.items()
+        }
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ResultError(f"--curve {path}: not a toy_a2c result with a 'curve' ({exc})") from None
 
@@ -488,9 +492,9 @@ def build(
     for path in curves_from or []:
         if not path.is_file():
             raise ResultError(f"--curve {path}: no such file")
-        pts = _curve(path)
-        if pts:
-            curves[path.stem] = pts
+        for name, pts in _curves(path).items():
+            if pts:
+                curves[name] = pts
     try:
         out.mkdir(parents=True, exist_ok=True)
         names = {"csv": "results.csv", "rewards": "rewards.csv", "readme": "README.md", "html": "index.html"}

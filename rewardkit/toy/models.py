@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from rewardkit.toy import scenes as sc
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+HARD_WEIGHTS_DIR = Path(__file__).parent / "weights-hard"
 NORM_MEAN = [0.5, 0.5, 0.5]
 NORM_STD = [0.5, 0.5, 0.5]
 CONTEXT_LENGTH = 48
@@ -29,6 +30,39 @@ HIDDEN = 128
 N_QUERY = 8
 
 Log = Callable[[str], None]
+World = Any
+"""A toy tier's scene module: :mod:`rewardkit.toy.scenes` (``toy``) or :mod:`rewardkit.toy.hard`."""
+
+
+HARD_BUDGET: dict[str, dict[str, int]] = {
+    "clip": {"steps": 1000, "batch": 160},
+    "itm": {"vision_steps": 1200, "vision_pool": 24_000, "steps": 700},
+    "captioner": {"stage2_steps": 1800, "sft_steps": 400},
+}
+"""Training budgets of the hard tier's models (``toy train-models --tier hard``): ~20 min each on one core."""
+
+
+def world(tier: str) -> World:
+    """The scene module of a tier: ``toy`` or ``hard``."""
+    if tier in ("toy", "easy"):
+        return sc
+    if tier in ("hard", "toy-hard"):
+        from rewardkit.toy import hard
+
+        return hard
+    from rewardkit.errors import RewardkitError
+
+    raise RewardkitError(f"unknown toy tier {tier!r}; known: toy, hard")
+
+
+def weights_dir(w: World) -> Path:
+    """Where a tier's models ship."""
+    return WEIGHTS_DIR if w is sc else HARD_WEIGHTS_DIR
+
+
+def context_length(w: World) -> int:
+    """Text positions of a tier's CLIP (full hard descriptions run to ~55 tokens)."""
+    return getattr(w, "CONTEXT_LENGTH", CONTEXT_LENGTH)
 
 
 def model_dir(name: str, root: Path | None = None) -> Path:
@@ -41,26 +75,26 @@ def normalise(pix: torch.Tensor) -> torch.Tensor:
     return (pix.float() / 255.0 - 0.5) / 0.5
 
 
-def text_tokenizer() -> Any:
+def text_tokenizer(w: World = sc) -> Any:
     """``[CLS] words [SEP]`` tokenizer of toy CLIP and the toy Q-Former."""
     from rewardkit.backends.word_tokenizer import build_word_tokenizer
 
-    return build_word_tokenizer(sc.vocabulary(), style="bert")
+    return build_word_tokenizer(w.vocabulary(), style="bert")
 
 
-def causal_tokenizer() -> Any:
+def causal_tokenizer(w: World = sc) -> Any:
     """``<s> words </s>`` tokenizer of toy OPT and the captioner (with BLIP-2's ``<image>`` token)."""
     from rewardkit.backends.word_tokenizer import build_word_tokenizer
 
-    tok = build_word_tokenizer(sc.vocabulary(), style="causal", extra_specials=["<image>"])
+    tok = build_word_tokenizer(w.vocabulary(), style="causal", extra_specials=["<image>"])
     tok.padding_side = "right"
     return tok
 
 
-def _pool(n: int, seed: int, log: Log) -> tuple[list[sc.Scene], torch.Tensor]:
+def _pool(n: int, seed: int, log: Log, w: World = sc) -> tuple[list[Any], torch.Tensor]:
     t0 = time.time()
-    scene_list = sc.scenes(n, seed)
-    pix = sc.pixels(scene_list)
+    scene_list = w.scenes(n, seed)
+    pix = w.pixels(scene_list)
     log(f"rendered {n} training scenes (seed {seed}) in {time.time() - t0:.0f} s")
     return scene_list, pix
 
@@ -71,22 +105,34 @@ def _schedule(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
-def _train_text(scene: sc.Scene, rng: random.Random, p_full: float = 0.5) -> str:
+def _train_text(scene: Any, rng: random.Random, p_full: float = 0.5, w: World = sc) -> str:
     if rng.random() < p_full:
-        return sc.full(scene, rng)
-    return sc.describe(scene, rng, **sc.random_detail(rng))
+        return w.full(scene, rng)
+    return w.describe(scene, rng, **w.random_detail(rng))
 
 
 # ---------------------------------------------------------------- toy CLIP (open_clip)
 
 
-def clip_config(vocab_size: int, pad_id: int, eos_id: int) -> dict[str, Any]:
-    """open_clip custom config: a small ModifiedResNet image tower and a 2-layer text transformer."""
+def clip_config(vocab_size: int, pad_id: int, eos_id: int, w: World = sc) -> dict[str, Any]:
+    """open_clip custom config: a small image tower (ModifiedResNet; ViT 96/32 in the hard tier) and a 2-layer text transformer."""
     return {
         "embed_dim": 64,
-        "vision_cfg": {"image_size": sc.IMAGE_SIZE, "layers": [1, 1, 1, 1], "width": 16},
+        "vision_cfg": (
+            {"image_size": w.IMAGE_SIZE, "layers": [1, 1, 1, 1], "width": 16}
+            if w is sc
+            # hard tier, 96 x 96: the ResNet stem costs ~4 s per batch of 256 on one core; a ViT with
+            # one 32-pixel patch per grid cell (as the toy BLIP-2's) costs a fraction of it
+            else {
+                "image_size": w.IMAGE_SIZE,
+                "patch_size": 32,
+                "width": HIDDEN,
+                "layers": 4,
+                "head_width": 32,
+            }
+        ),
         "text_cfg": {
-            "context_length": CONTEXT_LENGTH,
+            "context_length": context_length(w),
             "vocab_size": vocab_size,
             "width": HIDDEN,
             "heads": 4,
@@ -103,22 +149,23 @@ _PROBE_SCALE = 8.0  # probes read unit-norm embeddings; this keeps their logits 
 
 
 class _SceneProbe(torch.nn.Module):
-    """Linear read-out of a scene from one embedding: per quadrant shape, colour, size (or empty); background."""
+    """Linear read-out of a scene from one embedding: per cell each attribute (or empty); background."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, w: World = sc) -> None:
         super().__init__()
-        self.kinds = {"shape": 1 + len(sc.SHAPES), "color": 1 + len(sc.COLORS), "size": 1 + len(sc.SIZES)}
-        self.quadrant = torch.nn.Linear(dim, 4 * sum(self.kinds.values()))
-        self.background = torch.nn.Linear(dim, len(sc.BACKGROUNDS))
+        self.kinds = {k: 1 + len(v) for k, v in cell_attributes(w).items()}
+        self.cells = len(w.POSITIONS)
+        self.quadrant = torch.nn.Linear(dim, self.cells * sum(self.kinds.values()))
+        self.background = torch.nn.Linear(dim, len(w.BACKGROUNDS))
 
     def forward(self, emb: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
         """Per-row cross-entropy summed over attributes, ``[n]``."""
-        n = len(emb)
-        parts = self.quadrant(emb).reshape(n, 4, -1).split(list(self.kinds.values()), dim=-1)
+        n, c = len(emb), self.cells
+        parts = self.quadrant(emb).reshape(n, c, -1).split(list(self.kinds.values()), dim=-1)
         loss = F.cross_entropy(self.background(emb), targets["background"], reduction="none")
         for kind, logits in zip(self.kinds, parts, strict=True):
-            ce = F.cross_entropy(logits.reshape(n * 4, -1), targets[kind].reshape(-1), reduction="none")
-            loss = loss + ce.reshape(n, 4).mean(1)
+            ce = F.cross_entropy(logits.reshape(n * c, -1), targets[kind].reshape(-1), reduction="none")
+            loss = loss + ce.reshape(n, c).mean(1)
         return loss
 
 
@@ -130,6 +177,8 @@ def train_clip(
     batch: int = 256,
     p_full: float = 0.5,
     probe_weight: float = 1.0,
+    pool: int = 16_000,
+    w: World = sc,
     log: Log = print,
 ) -> Path:
     """Train toy CLIP contrastively on full and partial descriptions; save a ``local-dir:`` folder.
@@ -146,14 +195,14 @@ def train_clip(
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    tok = text_tokenizer()
-    cfg = clip_config(len(tok), tok.pad_token_id, tok.sep_token_id)
+    tok = text_tokenizer(w)
+    cfg = clip_config(len(tok), tok.pad_token_id, tok.sep_token_id, w)
     model = open_clip.CLIP(**cfg)
     probes = torch.nn.ModuleDict(
-        {"image": _SceneProbe(cfg["embed_dim"]), "text": _SceneProbe(cfg["embed_dim"])}
+        {"image": _SceneProbe(cfg["embed_dim"], w), "text": _SceneProbe(cfg["embed_dim"], w)}
     )
-    scene_list, pix = _pool(16_000, seed, log)
-    targets = attribute_targets(scene_list)
+    scene_list, pix = _pool(pool, seed, log, w)
+    targets = attribute_targets(scene_list, w)
     params = [*model.parameters(), *probes.parameters()]
     opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.05)
     t0 = time.time()
@@ -164,11 +213,11 @@ def train_clip(
         idx = torch.randint(len(scene_list), (batch,))
         is_full = torch.tensor([rng.random() < p_full for _ in range(batch)], dtype=torch.float)
         texts = [
-            sc.full(scene_list[i], rng) if f else sc.describe(scene_list[i], rng, **sc.random_detail(rng))
+            w.full(scene_list[i], rng) if f else w.describe(scene_list[i], rng, **w.random_detail(rng))
             for i, f in zip(idx.tolist(), is_full.tolist(), strict=True)
         ]
         ids = tok(
-            texts, padding="max_length", max_length=CONTEXT_LENGTH, truncation=True, return_tensors="pt"
+            texts, padding="max_length", max_length=context_length(w), truncation=True, return_tensors="pt"
         )
         img = F.normalize(model.encode_image(normalise(pix[idx])), dim=-1)
         txt = F.normalize(model.encode_text(ids["input_ids"]), dim=-1)
@@ -207,7 +256,7 @@ def train_clip(
 # ---------------------------------------------------------------- toy BLIP-2 (ITM and captioner)
 
 
-def blip2_config(*, qformer_vocab: int | None, lm_tokenizer: Any | None = None) -> Any:
+def blip2_config(*, qformer_vocab: int | None, lm_tokenizer: Any | None = None, w: World = sc) -> Any:
     """Tiny BLIP-2: ViT 64x64/32 (4 layers), Q-Former (2 layers, 8 queries), optional OPT language model."""
     from transformers import Blip2Config
 
@@ -222,7 +271,7 @@ def blip2_config(*, qformer_vocab: int | None, lm_tokenizer: Any | None = None) 
             "intermediate_size": 2 * HIDDEN,
             "num_hidden_layers": 4,
             "num_attention_heads": 4,
-            "image_size": sc.IMAGE_SIZE,
+            "image_size": w.IMAGE_SIZE,
             # One patch per quadrant: each token sees a whole object (8-pixel patches split every object
             # over 2-4 tokens and the ViT learned shapes several times slower; see pretrain_vision).
             "patch_size": 32,
@@ -238,7 +287,7 @@ def blip2_config(*, qformer_vocab: int | None, lm_tokenizer: Any | None = None) 
             "intermediate_size": 2 * HIDDEN,
             "cross_attention_frequency": 1,
             "encoder_hidden_size": HIDDEN,
-            "max_position_embeddings": 64,
+            "max_position_embeddings": getattr(w, "QFORMER_POSITIONS", 64),
             "use_qformer_text_input": qformer_vocab is not None,
             # Dropout (BERT's 0.1 by default) slows this tiny Q-Former from scratch several-fold.
             "hidden_dropout_prob": 0.0,
@@ -251,13 +300,27 @@ def blip2_config(*, qformer_vocab: int | None, lm_tokenizer: Any | None = None) 
     )
 
 
-def image_processor() -> Any:
-    """The BLIP image processor of the toy BLIP-2 models (64x64, mean = std = 0.5)."""
+def image_processor(w: World = sc) -> Any:
+    """The BLIP image processor of the toy BLIP-2 models (64x64 or 96x96, mean = std = 0.5)."""
     from transformers import BlipImageProcessor
 
     return BlipImageProcessor(
-        size={"height": sc.IMAGE_SIZE, "width": sc.IMAGE_SIZE}, image_mean=NORM_MEAN, image_std=NORM_STD
+        size={"height": w.IMAGE_SIZE, "width": w.IMAGE_SIZE}, image_mean=NORM_MEAN, image_std=NORM_STD
     )
+
+
+def cell_attributes(w: World) -> dict[str, tuple[str, ...]]:
+    """Per-cell attributes the training probes read: shape, colour, size (and fill in the hard tier)."""
+    return getattr(w, "CELL_ATTRIBUTES", None) or {
+        "shape": sc.SHAPES,
+        "color": tuple(sc.COLORS),
+        "size": tuple(sc.SIZES),
+    }
+
+
+def corrupter(w: World) -> Callable[..., Any]:
+    """The tier's one-attribute hard-negative function."""
+    return corrupt if w is sc else w.corrupt
 
 
 def corrupt(scene: sc.Scene, rng: random.Random, detail: dict[str, bool] | None = None) -> sc.Scene:
@@ -319,27 +382,27 @@ def _qformer_image(model: Any, hidden: torch.Tensor) -> torch.Tensor:
     return F.normalize(model.vision_projection(q), dim=-1)
 
 
-def attribute_targets(scene_list: Sequence[sc.Scene]) -> dict[str, torch.Tensor]:
-    """Per quadrant: shape, colour and size class (0 = empty); per scene: background class."""
+def attribute_targets(scene_list: Sequence[Any], w: World = sc) -> dict[str, torch.Tensor]:
+    """Per cell (quadrant in ``toy``): each attribute's class (0 = empty); per scene: background class."""
     n = len(scene_list)
-    out = {k: torch.zeros(n, 4, dtype=torch.long) for k in ("shape", "color", "size")}
-    out["background"] = torch.tensor([list(sc.BACKGROUNDS).index(s.background) for s in scene_list])
-    values = {"shape": list(sc.SHAPES), "color": list(sc.COLORS), "size": list(sc.SIZES)}
+    values = cell_attributes(w)
+    out = {k: torch.zeros(n, len(w.POSITIONS), dtype=torch.long) for k in values}
+    out["background"] = torch.tensor([list(w.BACKGROUNDS).index(s.background) for s in scene_list])
     for i, s in enumerate(scene_list):
         for o in s.objects:
-            q = sc.POSITIONS.index(o.position)
+            q = w.POSITIONS.index(o.position)
             for k, vs in values.items():
                 out[k][i, q] = 1 + vs.index(getattr(o, k))
     return out
 
 
-def _quadrant_tokens(hidden: torch.Tensor) -> torch.Tensor:
-    """ViT states ``[n, 1 + g*g, d]`` to each quadrant's patch tokens: ``[n, 4, g*g/4, d]``."""
+def _quadrant_tokens(hidden: torch.Tensor, cells: int = 4) -> torch.Tensor:
+    """ViT states ``[n, 1 + g*g, d]`` to each grid cell's patch tokens, row-major: ``[n, cells, g*g/cells, d]``."""
     n, t, d = hidden.shape
-    g = math.isqrt(t - 1)
-    p, k = hidden[:, 1:].reshape(n, g, g, d), g // 2
-    quads = [p[:, :k, :k], p[:, :k, k:], p[:, k:, :k], p[:, k:, k:]]  # order of sc.POSITIONS
-    return torch.stack([q.reshape(n, k * k, d) for q in quads], 1)
+    g, c = math.isqrt(t - 1), math.isqrt(cells)
+    k = g // c
+    p = hidden[:, 1:].reshape(n, c, k, c, k, d).permute(0, 1, 3, 2, 4, 5)
+    return p.reshape(n, c * c, k * k, d)
 
 
 def pretrain_vision(
@@ -349,6 +412,7 @@ def pretrain_vision(
     steps: int = 1500,
     batch: int = 128,
     pool: int = 48_000,
+    w: World = sc,
     log: Log = print,
 ) -> dict[str, float]:
     """Pretrain a BLIP-2 ViT so that every patch token encodes its quadrant's object; returns held-out accuracies.
@@ -363,23 +427,22 @@ def pretrain_vision(
     100 % in ~1,500 steps (~90 s).
     """
     torch.manual_seed(seed)
-    scene_list, pix = _pool(pool, seed + 3, log)
-    targets = attribute_targets(scene_list)
+    scene_list, pix = _pool(pool, seed + 3, log, w)
+    targets = attribute_targets(scene_list, w)
     d = vision.config.hidden_size
+    cells = len(w.POSITIONS)
     heads = torch.nn.ModuleDict(
         {
-            "shape": torch.nn.Linear(d, 1 + len(sc.SHAPES)),
-            "color": torch.nn.Linear(d, 1 + len(sc.COLORS)),
-            "size": torch.nn.Linear(d, 1 + len(sc.SIZES)),
-            "quadrant": torch.nn.Linear(d, 4),
-            "background": torch.nn.Linear(d, len(sc.BACKGROUNDS)),
+            **{k: torch.nn.Linear(d, 1 + len(v)) for k, v in cell_attributes(w).items()},
+            "quadrant": torch.nn.Linear(d, cells),
+            "background": torch.nn.Linear(d, len(w.BACKGROUNDS)),
         }
     )
 
     def losses(hidden: torch.Tensor, tgt: dict[str, torch.Tensor]) -> dict[str, tuple[torch.Tensor, float]]:
-        quads = _quadrant_tokens(hidden)  # [n, 4, m, d]
+        quads = _quadrant_tokens(hidden, cells)  # [n, cells, m, d]
         m = quads.shape[2]
-        tgt = dict(tgt, quadrant=torch.arange(4).expand(len(hidden), 4))
+        tgt = dict(tgt, quadrant=torch.arange(cells).expand(len(hidden), cells))
         out = {}
         for k, head in heads.items():
             if k == "background":
@@ -412,10 +475,10 @@ def pretrain_vision(
             accs = " ".join(f"{k} {v[1]:.3f}" for k, v in parts.items())
             log(f"vision pretraining step {step:4d} loss {loss.item():.3f} {accs} ({time.time() - t0:.0f} s)")
     vision.eval()
-    test = sc.scenes(1000, seed + 5003)
+    test = w.scenes(1000, seed + 5003)
     with torch.no_grad():
         parts = losses(
-            vision(pixel_values=normalise(sc.pixels(test))).last_hidden_state, attribute_targets(test)
+            vision(pixel_values=normalise(w.pixels(test))).last_hidden_state, attribute_targets(test, w)
         )
     acc = {k: v[1] for k, v in parts.items()}
     log(
@@ -425,7 +488,7 @@ def pretrain_vision(
 
 
 def _itc_itm_loss(
-    model: Any, tok: Any, hidden: torch.Tensor, chosen: list[sc.Scene], rng: random.Random
+    model: Any, tok: Any, hidden: torch.Tensor, chosen: list[Any], rng: random.Random, w: World = sc
 ) -> tuple[torch.Tensor, torch.Tensor, float]:
     """ITC (image queries vs caption [CLS]) and ITM (positives vs one-attribute hard negatives).
 
@@ -438,14 +501,13 @@ def _itc_itm_loss(
     batch = len(chosen)
     # Hard negatives change an attribute the positive states, in the same form (terse to full), so
     # the ITM head learns to check detail rather than to distrust long captions.
-    details = [
-        dict.fromkeys(sc.DETAILS, True) if rng.random() < 0.5 else sc.random_detail(rng) for _ in chosen
-    ]
-    pos = [sc.describe(s, rng, **d) for s, d in zip(chosen, details)]
-    hard = [sc.describe(corrupt(s, rng, d), rng, **d) for s, d in zip(chosen, details)]
+    bad = corrupter(w)
+    details = [dict.fromkeys(w.DETAILS, True) if rng.random() < 0.5 else w.random_detail(rng) for _ in chosen]
+    pos = [w.describe(s, rng, **d) for s, d in zip(chosen, details)]
+    hard = [w.describe(bad(s, rng, d), rng, **d) for s, d in zip(chosen, details)]
     perm = torch.randperm(batch).tolist()
     third = [
-        pos[j] if rng.random() < 0.25 and pos[j] != pos[i] else sc.describe(corrupt(s, rng, d), rng, **d)
+        pos[j] if rng.random() < 0.25 and pos[j] != pos[i] else w.describe(bad(s, rng, d), rng, **d)
         for i, (j, s, d) in enumerate(zip(perm, chosen, details))
     ]
     enc = tok(pos + hard + third, padding=True, return_tensors="pt")
@@ -470,12 +532,13 @@ def _itc_itm_loss(
 def itm_stage1(
     model: Any,
     tok: Any,
-    scene_list: list[sc.Scene],
+    scene_list: list[Any],
     pix: torch.Tensor,
     *,
     seed: int,
     steps: int,
     batch: int = 128,
+    w: World = sc,
     log: Log = print,
 ) -> None:
     """BLIP-2 stage 1: the vision encoder frozen (its states computed once), Q-Former trained on ITC + ITM."""
@@ -502,7 +565,7 @@ def itm_stage1(
         for g in opt.param_groups:
             g["lr"] = lr * _schedule(step, steps, 30)
         idx = torch.randint(len(scene_list), (batch,)).tolist()
-        loss_itc, loss_itm, acc = _itc_itm_loss(model, tok, states[idx], [scene_list[i] for i in idx], rng)
+        loss_itc, loss_itm, acc = _itc_itm_loss(model, tok, states[idx], [scene_list[i] for i in idx], rng, w)
         loss = 0.5 * loss_itc + loss_itm
         opt.zero_grad()
         loss.backward()
@@ -521,23 +584,25 @@ def train_itm(
     steps: int = 1500,
     vision_steps: int = 1500,
     batch: int = 128,
+    vision_pool: int = 48_000,
+    w: World = sc,
     log: Log = print,
 ) -> Path:
     """Train toy BLIP-2 stage-1 style: pretrain the ViT, freeze it, then ITC + ITM with one-attribute hard negatives."""
     from transformers import Blip2ForImageTextRetrieval
 
     torch.manual_seed(seed)
-    tok = text_tokenizer()
-    model = Blip2ForImageTextRetrieval(blip2_config(qformer_vocab=len(tok)))
+    tok = text_tokenizer(w)
+    model = Blip2ForImageTextRetrieval(blip2_config(qformer_vocab=len(tok), w=w))
     with torch.no_grad():
         model.query_tokens.normal_(0, 0.02)
-    pretrain_vision(model.vision_model, seed=seed, steps=vision_steps, log=log)
-    scene_list, pix = _pool(16_000, seed + 1, log)
-    itm_stage1(model, tok, scene_list, pix, seed=seed, steps=steps, batch=batch, log=log)
+    pretrain_vision(model.vision_model, seed=seed, steps=vision_steps, pool=vision_pool, w=w, log=log)
+    scene_list, pix = _pool(16_000, seed + 1, log, w)
+    itm_stage1(model, tok, scene_list, pix, seed=seed, steps=steps, batch=batch, w=w, log=log)
     model.eval()
     model.save_pretrained(out)
     tok.save_pretrained(out)
-    image_processor().save_pretrained(out)
+    image_processor(w).save_pretrained(out)
     return out
 
 
@@ -581,14 +646,14 @@ def _lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     )
 
 
-def sft_text(scene: sc.Scene, rng: random.Random, p_terse: float = 0.7) -> str:
+def sft_text(scene: Any, rng: random.Random, p_terse: float = 0.7, w: World = sc) -> str:
     """The SFT caption mix: terse with probability ``p_terse``, else a description with some detail."""
     if rng.random() < p_terse:
-        return sc.terse(scene)
+        return w.terse(scene)
     while True:
-        detail = sc.random_detail(rng, 0.5)
+        detail = w.random_detail(rng, 0.5)
         if any(detail.values()):
-            return sc.describe(scene, rng, **detail)
+            return w.describe(scene, rng, **detail)
 
 
 def train_captioner(
@@ -601,6 +666,7 @@ def train_captioner(
     sft_steps: int = 600,
     batch: int = 64,
     p_terse: float = 0.7,
+    w: World = sc,
     log: Log = print,
 ) -> tuple[Path, Path]:
     """Stage 2 (Q-Former + OPT on every detail level, plus text-only LM batches), then SFT with OPT frozen.
@@ -612,9 +678,9 @@ def train_captioner(
 
     torch.manual_seed(seed)
     rng = random.Random(seed + 2)
-    tok = causal_tokenizer()
+    tok = causal_tokenizer(w)
     image_id = tok.convert_tokens_to_ids("<image>")
-    model = Blip2ForConditionalGeneration(blip2_config(qformer_vocab=None, lm_tokenizer=tok))
+    model = Blip2ForConditionalGeneration(blip2_config(qformer_vocab=None, lm_tokenizer=tok, w=w))
     itm = Blip2ForImageTextRetrieval.from_pretrained(itm_dir)
     # The Q-Former's text-only feed-forward layers have no place without text input.
     own = set(model.state_dict())
@@ -626,7 +692,7 @@ def train_captioner(
     missing, _ = model.load_state_dict(state, strict=False)
     assert all(k.startswith(("language_", "qformer.embeddings")) for k in missing), missing
     del itm
-    scene_list, pix = _pool(16_000, seed + 2, log)
+    scene_list, pix = _pool(16_000, seed + 2, log, w)
     lm = model.language_model
 
     def run(
@@ -643,7 +709,7 @@ def train_captioner(
             out = model(pixel_values=normalise(pix[idx]), **b)
             loss = out.loss
             if text_only:  # the same LM also learns the language without the visual prefix
-                t = _caption_batch(tok, [_train_text(scene_list[i], rng, 0.3) for i in idx], 0, image_id)
+                t = _caption_batch(tok, [_train_text(scene_list[i], rng, 0.3, w) for i in idx], 0, image_id)
                 lm_out = lm(input_ids=t["input_ids"], attention_mask=t["attention_mask"])
                 loss = loss + _lm_loss(lm_out.logits, t["labels"])
             opt.zero_grad()
@@ -658,16 +724,16 @@ def train_captioner(
     model.vision_model.requires_grad_(False)
     model.train()
     stage2 = [p for p in model.parameters() if p.requires_grad]
-    run(stage2_steps, stage2, 1e-3, lambda s: _train_text(s, rng, 0.4), True, "stage2")
+    run(stage2_steps, stage2, 1e-3, lambda s: _train_text(s, rng, 0.4, w), True, "stage2")
     model.eval()
     lm.save_pretrained(out_lm)
     tok.save_pretrained(out_lm)
     model.train()
     lm.requires_grad_(False)
     sft = [p for n, p in model.named_parameters() if p.requires_grad]
-    run(sft_steps, sft, 5e-4, lambda s: sft_text(s, rng, p_terse), False, "sft")
+    run(sft_steps, sft, 5e-4, lambda s: sft_text(s, rng, p_terse, w), False, "sft")
     model.eval()
     model.save_pretrained(out_captioner)
     tok.save_pretrained(out_captioner)
-    image_processor().save_pretrained(out_captioner)
+    image_processor(w).save_pretrained(out_captioner)
     return out_lm, out_captioner

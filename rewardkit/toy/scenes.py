@@ -204,9 +204,9 @@ def full(scene: Scene, rng: random.Random | None = None) -> str:
     return describe(scene, rng)
 
 
-def random_detail(rng: random.Random, p: float = 0.5) -> dict[str, bool]:
+def random_detail(rng: random.Random, p: float = 0.5, kinds: Sequence[str] = DETAILS) -> dict[str, bool]:
     """Each detail kind independently with probability ``p``."""
-    return {k: rng.random() < p for k in DETAILS}
+    return {k: rng.random() < p for k in kinds}
 
 
 def references(scene: Scene, rng: random.Random, n: int = 5) -> list[str]:
@@ -307,27 +307,36 @@ def detail_report(caption: str, scene: Scene) -> dict[str, bool | None]:
     return out
 
 
-def iter_set(n: int, seed: int, n_refs: int = 5) -> Iterator[tuple[str, Scene, dict[str, Any]]]:
-    """``(id, scene, row)`` for a toy captions file: caption (full), terse, references, scene (distinct)."""
+def iter_set(
+    n: int, seed: int, n_refs: int = 5, world: Any = None
+) -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    """``(id, scene, row)`` for a toy captions file: caption (full), terse, references, scene (distinct).
+
+    ``world``: another tier's scene module (ids ``toy-hard-…``); this module by default.
+    """
+    import sys
+
+    w = world or sys.modules[__name__]
+    prefix = "toy" if world is None else f"toy-{w.NAME}"
     rng = random.Random(seed + 1_000_003)
     width = max(5, len(str(n - 1)))
-    for i, scene in enumerate(distinct_scenes(n, seed)):
-        sid = f"toy-{seed}-{i:0{width}d}"
+    for i, scene in enumerate(w.distinct_scenes(n, seed)):
+        sid = f"{prefix}-{seed}-{i:0{width}d}"
         row = {
             "id": sid,
             "image": f"images/{sid}.png",
-            "caption": full(scene),
-            "terse": terse(scene),
-            "references": references(scene, rng, n_refs),
+            "caption": w.full(scene),
+            "terse": w.terse(scene),
+            "references": w.references(scene, rng, n_refs),
             "scene": scene.to_dict(),
         }
         yield sid, scene, row
 
 
-def pixels(scene_list: Sequence[Scene]) -> Any:
-    """A uint8 tensor ``[n, 3, H, W]`` of rendered scenes (training and fast evaluation)."""
+def pixels(scene_list: Sequence[Any], draw: Any = None) -> Any:
+    """A uint8 tensor ``[n, 3, H, W]`` of rendered scenes (training and fast evaluation); ``draw``: another tier's ``render``."""
     import numpy as np
     import torch
 
-    arr = np.stack([np.asarray(render(s)) for s in scene_list])
+    arr = np.stack([np.asarray((draw or render)(s)) for s in scene_list])
     return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()

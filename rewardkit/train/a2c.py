@@ -126,13 +126,17 @@ class A2CModel(nn.Module):
         return logp, ent, vals
 
 
+TOY_DATA = ("toy", "toy-hard")
+"""``data`` values that draw procedural scenes (``toy-hard``: its training split only)."""
+
+
 class ImageSource:
     """Training images: toy scenes rendered on the fly, or a fixed list of image files."""
 
     def __init__(self, data: str, seed: int) -> None:
         self.data, self.seed = data, seed
         self.files: list[Path] = []
-        if data != "toy":
+        if data not in TOY_DATA:
             path = Path(data)
             if path.is_dir():
                 self.files = sorted(
@@ -151,10 +155,11 @@ class ImageSource:
     def batch(self, step: int, n: int, rank: int = 0) -> list[Any]:
         """The ``n`` images of a step (deterministic in step and rank: resuming replays the same data)."""
         rng = random.Random(f"{self.seed}-{step}-{rank}")
-        if self.data == "toy":
-            from rewardkit.toy import scenes as sc
+        if self.data in TOY_DATA:
+            from rewardkit.toy.models import world
 
-            return [sc.render(sc.sample_scene(rng)) for _ in range(n)]
+            w = world(self.data)
+            return [w.render(w.sample_scene(rng)) for _ in range(n)]
         from PIL import Image
 
         out = []
@@ -457,29 +462,30 @@ class A2CTrainer:
 
     @torch.no_grad()
     def probe_recall(self) -> dict[str, float]:
-        """Toy preset: toy-CLIP R@1 of beam captions (the ``toy`` benchmark's decoding) on held-out scenes."""
+        """Toy data: toy-CLIP R@1 of beam captions (the toy benchmark's decoding) on held-out scenes.
+
+        ``toy-hard`` probes on its compositional split with ``toy-hard-clip``."""
         from rewardkit.backends.blip2_captioner import VLRM_GENERATION
         from rewardkit.bench.benchmarks import get_benchmark
-        from rewardkit.toy import scenes as sc
+        from rewardkit.toy.models import world
         from rewardkit.toy.quality import _clip, toy_clip_recall
 
+        w = world(self.config.data)
         if self.probe is None:
-            scene_list = sc.distinct_scenes(self.config.probe_size, 10_000 + self.config.seed)
-            self.probe = ([sc.render(s) for s in scene_list], _clip(None))
+            scene_list = w.distinct_scenes(self.config.probe_size, 10_000 + self.config.seed)
+            self.probe = ([w.render(s) for s in scene_list], _clip(None, w))
         images, clip = self.probe
         self.model.eval()
         caps = []
+        settings = {**VLRM_GENERATION, **get_benchmark(self.config.data).generation}
         for i in range(0, len(images), 50):
             embeds = self.core.image_embeds(self.pixel_values(images[i : i + 50]))
-            settings = {**VLRM_GENERATION, **get_benchmark("toy").generation}
             ids, _, _ = self.sample(embeds, 1, **settings, top_k=None, temperature=None)
             caps.extend(self.captions(ids))
-        from rewardkit.toy.scenes import is_grammatical
-
         r = toy_clip_recall(caps, images, clip)
         return {
             "probe_R@1": r["R@1"],
-            "probe_grammatical": sum(map(is_grammatical, caps)) / len(caps),
+            "probe_grammatical": sum(map(w.is_grammatical, caps)) / len(caps),
             "probe_example": caps[0],
         }
 
@@ -584,7 +590,7 @@ class A2CTrainer:
         self.out.mkdir(parents=True, exist_ok=True)
         history = []
         metrics_path = self.out / "metrics.jsonl"
-        toy_probe = cfg.preset == "toy" and cfg.probe_every > 0
+        toy_probe = cfg.data in TOY_DATA and cfg.preset.startswith("toy") and cfg.probe_every > 0
         t0 = time.time()
         while self.step_index < steps:
             metrics = self.step()

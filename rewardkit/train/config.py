@@ -82,7 +82,17 @@ TOY = replace(
 """Toy-world defaults: group baseline over 4 samples per image, T = 1, log-prob objective and an
 entropy bonus (the paper's T = 2, probability objective barely moves the toy policy; see the data card)."""
 
-DEFAULTS = {"vlrm": VLRM, "vlrm-rs": replace(VLRM, preset="vlrm-rs"), "toy": TOY}
+TOY_HARD = replace(TOY, preset="toy-hard", policy="toy-hard-sft", data="toy-hard", max_new_tokens=64)
+"""toy-hard defaults: the toy settings on the hard tier's training split (full descriptions run to ~55 tokens)."""
+
+DEFAULTS = {
+    "vlrm": VLRM,
+    "vlrm-rs": replace(VLRM, preset="vlrm-rs"),
+    "toy": TOY,
+    "toy-hard": TOY_HARD,
+    "toy-hard-rs": replace(TOY_HARD, preset="toy-hard-rs"),
+    "toy-hard-esper": replace(TOY_HARD, preset="toy-hard-esper"),
+}
 
 
 _INT_RANGES: dict[str, tuple[int, int | None]] = {
