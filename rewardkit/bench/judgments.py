@@ -341,7 +341,7 @@ def _image_bytes(value: Any, where: str) -> bytes:
         with Image.open(io.BytesIO(blob)) as im:
             im.verify()
     except Exception as exc:  # any decoder error is this row's
-        raise RewardkitError(f"{where}: unreadable image ({exc})") from None
+        raise RewardkitError(f"{where}: unreadable image (PIL: {type(exc).__name__})") from None
     return bytes(blob)
 
 
