@@ -43,9 +43,13 @@ def _image_digest(image: Any) -> str:
     return image_key(image.convert("RGB") if getattr(image, "mode", "RGB") != "RGB" else image)
 
 
+def _id(digest: str, caption: str) -> str:
+    return hashlib.sha256(f"{digest}\n{caption}".encode()).hexdigest()[:20]
+
+
 def sample_id(caption: str, image: Any) -> str:
     """A sample's id: a hash of the image's content and the caption (stable across folders and runs)."""
-    return hashlib.sha256(f"{_image_digest(image)}\n{caption}".encode()).hexdigest()[:20]
+    return _id(_image_digest(image), caption)
 
 
 # ---------------------------------------------------------------- rewardkit reward -> capevalkit metric
@@ -209,7 +213,13 @@ class ScoreFileScorer:
         references: Sequence[list[str]] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> list[float]:
-        ids = [sample_id(c, im) for c, im in zip(captions, images)]
+        digests: dict[Any, str] = {}  # each distinct image hashed once per call
+        ids = []
+        for c, im in zip(captions, images):
+            k = im if isinstance(im, (str, Path, bytes)) else id(im)
+            if k not in digests:
+                digests[k] = _image_digest(im)
+            ids.append(_id(digests[k], c))
         missing = [(i, c) for i, c in zip(ids, captions) if i not in self.scores]
         if missing:
             i, c = missing[0]

@@ -142,6 +142,10 @@ class RewardScorer:
         self.windows = text_windows(self.reward)
         self._counts: dict[str, dict[str, int]] = {}
 
+    def reset_truncation(self) -> None:
+        """Start the truncation counts afresh (one benchmark's worth)."""
+        self._counts = {}
+
     @property
     def truncation(self) -> dict[str, dict[str, Any]]:
         """Per windowed component: captions and references seen, truncated, and the share of tokens dropped."""
@@ -581,9 +585,8 @@ def run_reward_bench(
             progress(f"{reward} on {benchmark}", done[0], max(total, done[0]))
 
     scene_seed = TOY_BENCH_SEED_OFFSET + seed
-    before = getattr(scorer, "_counts", None)
-    if before is not None:
-        scorer._counts = {}  # truncation counted per benchmark
+    if hasattr(scorer, "reset_truncation"):
+        scorer.reset_truncation()  # truncation is counted per benchmark
     metrics, n = evaluate(prepared, scorer, limit=limit, scene_seed=scene_seed, tick=tick)
     truncation = getattr(scorer, "truncation", None)
     if prepared.counts:
