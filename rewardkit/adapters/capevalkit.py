@@ -271,6 +271,8 @@ def export_samples(
     from rewardkit.bench.benchmarks import TOY_BENCH_SEED_OFFSET
     from rewardkit.bench.reward_run import evaluate, prepare_benchmark
 
+    if out.exists() and not out.is_dir():
+        raise RewardkitError(f"--export-samples {out}: exists and is not a folder")
     prepared = prepare_benchmark(
         benchmark, data_dir=data_dir, limit=limit, nebula_corrections=nebula_corrections
     )
