@@ -243,6 +243,28 @@ def test_nebula_corrections_follow_capevalkit_and_can_be_switched_off(tmp_path, 
         reference.capevalkit_kendall(scores, [r["human_score"] for r in rows])["kendall_tau_c"]
     )
     assert "uncorrected" in rec_raw["protocol"]
+    r = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "--reward",
+            str(ref_preset),
+            "--benchmark",
+            "nebula",
+            "--data-dir",
+            str(tmp_path),
+            "--no-nebula-corrections",
+            "--out",
+            str(tmp_path / "r3"),
+            "-q",
+            "--device",
+            "cpu",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    cli_rec = json.loads(next((tmp_path / "r3").glob("*__nebula.json")).read_text())
+    assert cli_rec["metrics"]["corrections"] is False
+    assert cli_rec["metrics"]["tau_c"] == pytest.approx(rec_raw["metrics"]["tau_c"])
 
 
 def test_nebula_without_spica_names_the_switch(tmp_path):
