@@ -438,11 +438,11 @@ def prepare_benchmark(
     if limit is not None and limit < 1:
         raise RewardkitError(f"--limit must be at least 1, not {limit}")
     if spec.offline:
-        return Prepared(
-            spec, protocol=spec.description + "; a tie counts as wrong" * (spec.kind == "pairwise")
-        )
+        ties = "; a tie counts as wrong" if spec.kind == "pairwise" else ""
+        return Prepared(spec, protocol=spec.description + ties)
     if data_dir is None:
-        raise RewardkitError(f"--benchmark {benchmark} needs --data-dir (see data_cards/{benchmark}.md)")
+        card = benchmark if benchmark in {b.name for b in _CAPEVALKIT_SETS} else "reward-benchmarks"
+        raise RewardkitError(f"--benchmark {benchmark} needs --data-dir (see data_cards/{card}.md)")
     if not data_dir.is_dir():
         raise RewardkitError(f"--data-dir {data_dir}: no such folder")
     protocol, counts = spec.description, None
