@@ -80,3 +80,235 @@ def pascal_labels(pairs, triplets):
         labels.append(0 if vote_a > vote_b + rng.random() - 0.5 else 1)
         references.append(refs)
     return labels, references
+
+
+# ---------------------------------------------------------------- CaptionEvalKit-for-VLMs (YuigaWada/CaptionEvalKit-for-VLMs @ 23f154b)
+# capevalkit/infrastructure/benchmarks/legacy.py readers, capevalkit/domain/evaluation/correlations.py,
+# capevalkit/domain/evaluation/policies.py and capevalkit/interfaces/python_api.py, transcribed on rows in memory.
+
+
+def capevalkit_kendall(values, targets):
+    """correlations.py kendall_correlations: tau-b and tau-c x100 by a Fenwick-tree count of discordant pairs."""
+    from collections import Counter
+    from math import isnan, sqrt
+
+    pairs_list = [(float(v), float(t)) for v, t in zip(values, targets, strict=True)]
+    n = len(pairs_list)
+    if n < 2:
+        return {"kendall_tau_b": 0.0, "kendall_tau_c": 0.0}
+    xs = [v for v, _ in pairs_list]
+    ys = [t for _, t in pairs_list]
+    if any(isnan(v) for v in xs) or any(isnan(t) for t in ys):
+        raise ValueError("Kendall correlation cannot be computed with NaN values")
+
+    def pc(c):
+        return c * (c - 1) // 2
+
+    pair_count = n * (n - 1) // 2
+    tie_x = sum(pc(c) for c in Counter(xs).values())
+    tie_y = sum(pc(c) for c in Counter(ys).values())
+    tie_both = sum(pc(c) for c in Counter(pairs_list).values())
+    comparable = pair_count - tie_x - tie_y + tie_both
+    y_ranks = {v: i + 1 for i, v in enumerate(sorted(set(ys)))}
+    tree = [0] * (len(y_ranks) + 1)
+
+    def add(i):
+        while i < len(tree):
+            tree[i] += 1
+            i += i & -i
+
+    def total(i):
+        s = 0
+        while i > 0:
+            s += tree[i]
+            i -= i & -i
+        return s
+
+    discordant = seen = 0
+    sp = sorted(pairs_list)
+    i = 0
+    while i < n:
+        end = i + 1
+        while end < n and sp[end][0] == sp[i][0]:
+            end += 1
+        for _, t in sp[i:end]:
+            discordant += seen - total(y_ranks[t])
+        for _, t in sp[i:end]:
+            add(y_ranks[t])
+            seen += 1
+        i = end
+    numerator = comparable - 2 * discordant
+    denom_b = sqrt((pair_count - tie_x) * (pair_count - tie_y))
+    distinct = min(len(set(xs)), len(set(ys)))
+    denom_c = (n * n * (distinct - 1) / (2 * distinct)) if distinct > 1 else 0
+    return {
+        "kendall_tau_b": 100 * numerator / denom_b if denom_b else 0.0,
+        "kendall_tau_c": 100 * numerator / denom_c if denom_c else 0.0,
+    }
+
+
+def _cek_refs(value):
+    import ast
+
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    if isinstance(value, str):
+        parsed = ast.literal_eval(value)
+        if isinstance(parsed, list):
+            return [str(item) for item in parsed]
+    return []
+
+
+def _cek_norm(value):
+    return " ".join(str(value).split())
+
+
+def capevalkit_composite_items(rows):
+    """legacy.py _hf_embedded_row_to_item over yuwd/Composite's test rows: (image name, caption, refs, score)."""
+    from pathlib import Path
+
+    out = []
+    for row_index, row in enumerate(rows):
+        image_name = str(row.get("imgid") or row.get("file_name") or row.get("id") or row_index)
+        out.append(
+            (
+                Path(image_name).name,
+                _cek_norm(row.get("cand", row.get("mt", row.get("caption", "")))),
+                [_cek_norm(r) for r in _cek_refs(row.get("refs", row.get("references", [])))],
+                float(row.get("human_score", row.get("score"))),
+            )
+        )
+    return out
+
+
+def capevalkit_csv_items(csv_path):
+    """legacy.py _load_csv_benchmark: (image name, caption, refs, score) per CSV row."""
+    import csv
+
+    out = []
+    with open(csv_path, newline="") as file:
+        for row in csv.DictReader(file):
+            image_name = str(row.get("image") or row.get("image_path") or row.get("imgid"))
+            caption = row.get("mt") if row.get("mt") is not None else row.get("cand")
+            out.append(
+                (
+                    image_name,
+                    _cek_norm(caption),
+                    [_cek_norm(r) for r in _cek_refs(row.get("refs", "[]"))],
+                    float(row["score"]),
+                )
+            )
+    return out
+
+
+def capevalkit_nebula_items(rows, spica_csvs, corrections=True):
+    """legacy.py _hf_nebula_row_to_item + _apply_nebula_score_corrections (+ _load_spica_score_lookup)."""
+    import csv
+    from pathlib import Path
+
+    items = []
+    for row in rows:
+        image_name = str(row.get("file_name") or row.get("imgid"))
+        items.append(
+            [
+                image_name,
+                _cek_norm(row["mt"]),
+                [_cek_norm(r) for r in _cek_refs(row["refs"])],
+                float(row.get("human_score", row.get("score"))),
+            ]
+        )
+    if not corrections:
+        return [tuple(i) for i in items]
+    totals, counts = {}, {}
+    for path in spica_csvs:
+        with open(path, newline="") as file:
+            for row in csv.DictReader(file):
+                key = f"{Path(str(row['imgid'])).stem}\t{_cek_norm(str(row['mt']))}"
+                totals[key] = totals.get(key, 0.0) + float(row["score"])
+                counts[key] = counts.get(key, 0) + 1
+    lookup = {k: totals[k] / counts[k] for k in totals}
+    return [
+        (name, cap, refs, lookup.get(f"{Path(name).stem}\t{_cek_norm(cap)}", score))
+        for name, cap, refs, score in items
+    ]
+
+
+def capevalkit_longcaparena_items(rows):
+    """legacy.py _write_hf_longcaparena_cache row mapping: (file name, caption, refs, score)."""
+    return [
+        (str(r["file_name"]), _cek_norm(r["cand"]), [_cek_norm(x) for x in r["refs"]], float(r["score"]))
+        for r in rows
+    ]
+
+
+def capevalkit_score_values(metric_output, score_key=None):
+    """policies.py MetricOutputNormalizationPolicy.score_values: (score name, {id: score})."""
+    meta = {"id", "score", "scores", "ground_truth_score", "caption", "image", "references"}
+
+    def default_key(value):
+        if not isinstance(value, dict):
+            return "score"
+        scores = value.get("scores")
+        if isinstance(scores, dict) and scores:
+            return str(next(iter(scores)))
+        if "score" in value:
+            return "score"
+        return str(next(iter(value)))
+
+    def extract(value, key):
+        if not isinstance(value, dict):
+            return float(value)
+        if key and key in value:
+            return float(value[key])
+        scores = value.get("scores")
+        if isinstance(scores, dict):
+            if key and key in scores:
+                return float(scores[key])
+            if "score" in scores:
+                return float(scores["score"])
+            for s in scores.values():
+                return float(s)
+        if "score" in value:
+            return float(value["score"])
+        for k, s in value.items():
+            if k in meta:
+                continue
+            try:
+                return float(s)
+            except (TypeError, ValueError):
+                continue
+        raise ValueError("no score")
+
+    for key, value in metric_output.items():
+        if score_key and key != score_key:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("per_item"), dict):
+            return key, {str(i): extract(s, key) for i, s in value["per_item"].items()}
+    if isinstance(metric_output.get("per_item"), dict):
+        per_item = metric_output["per_item"]
+        first = next(iter(per_item.values()), None)
+        if isinstance(first, dict):
+            key = score_key or default_key(first)
+            return key, {str(i): extract(s, key) for i, s in per_item.items()}
+        key = score_key or "score"
+        return key, {str(i): extract(s, key) for i, s in per_item.items()}
+    raise ValueError("metric output does not contain per_item scores")
+
+
+def capevalkit_normalize_metric_output(result, metric_name):
+    """python_api.py _normalize_metric_output for a plain mapping {id: score} (what evaluate_metric accepts)."""
+    from collections.abc import Mapping
+
+    if not isinstance(result, Mapping):
+        raise TypeError("metric callable must return a mapping or MetricOutput")
+    if isinstance(result.get("per_item"), Mapping) or any(
+        isinstance(v, Mapping) and isinstance(v.get("per_item"), Mapping) for v in result.values()
+    ):
+        return dict(result)
+    per_item = {str(i): float(s) for i, s in result.items()}
+    return {
+        metric_name: {
+            "score": sum(per_item.values()) / len(per_item) if per_item else 0.0,
+            "per_item": per_item,
+        }
+    }

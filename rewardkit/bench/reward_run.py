@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -67,6 +68,29 @@ REWARD_BENCHMARKS = {
     )
 }
 
+# Composite, Nebula and LongCap-Arena: the human-judgment sets CaptionEvalKit-for-VLMs reads (issue 29).
+_CAPEVALKIT_SETS = (
+    RewardBenchmark(
+        "composite",
+        "correlation",
+        "Composite test (Aditya et al., 2015): 1-5 relevance; Kendall tau-c",
+        "tau_c",
+    ),
+    RewardBenchmark(
+        "nebula",
+        "correlation",
+        "Nebula test (DENEB, ACCV 2024), scores corrected from Spica as CaptionEvalKit does; Kendall tau-c",
+        "tau_c",
+    ),
+    RewardBenchmark(
+        "longcap-arena",
+        "correlation",
+        "LongCap-Arena (VELA, EMNLP 2025): long DCI captions, tau-b/tau-c per judged aspect; headline = mean tau-c",
+        "tau_c",
+    ),
+)
+REWARD_BENCHMARKS.update({b.name: b for b in _CAPEVALKIT_SETS})
+
 REWARD_SCALE = (
     "Kendall tau and accuracies x100 (as the papers report them); hackability is a ratio (0 = no gain)"
 )
@@ -86,7 +110,11 @@ def get_reward_benchmark(name: str) -> RewardBenchmark:
 
 
 class RewardScorer:
-    """A preset's total reward, or one of its components (``PRESET:COMPONENT``), on (caption, image, references) batches."""
+    """A preset's total reward, or one of its components (``PRESET:COMPONENT``), on (caption, image, references) batches.
+
+    Counts, per component with a text window (CLIP's 77 tokens, BLIP-2 ITM's 32), how many captions and
+    references it truncated and the share of their tokens it dropped (:attr:`truncation`).
+    """
 
     def __init__(self, name: str, *, device: str = "auto", batch_size: int = 32) -> None:
         from rewardkit.presets import build_reward, load_preset
@@ -98,12 +126,30 @@ class RewardScorer:
                 spec = load_preset(head)
             except RewardkitError:
                 spec = None
-            if spec is not None and tail in {c.name for c in spec.components}:
+            if spec is not None:
+                names = [c.name for c in spec.components]
+                if tail not in names:
+                    raise RewardkitError(
+                        f"--reward {name}: preset {head!r} has no component {tail!r}; "
+                        f"its components: {', '.join(names)}"
+                    )
                 preset, component = head, tail
         self.name, self.component, self.batch_size = name, component, batch_size
         self.reward = build_reward(
             preset, only=[component] if component else None, device=device, batch_size=batch_size
         )
+        self.weights = self.reward.weights
+        self.windows = text_windows(self.reward)
+        self._counts: dict[str, dict[str, int]] = {}
+
+    def reset_truncation(self) -> None:
+        """Start the truncation counts afresh (one benchmark's worth)."""
+        self._counts = {}
+
+    @property
+    def truncation(self) -> dict[str, dict[str, Any]]:
+        """Per windowed component: captions and references seen, truncated, and the share of tokens dropped."""
+        return truncation_summary(self._counts, self.windows)
 
     def __call__(
         self,
@@ -112,30 +158,146 @@ class RewardScorer:
         references: Sequence[list[str]] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> list[float]:
-        """One value per caption; images are paths or PIL images, opened a batch at a time."""
-        from PIL import Image
-
+        """One value per caption; images are paths, encoded bytes or PIL images, opened a batch at a time."""
         out: list[float] = []
         for lo in range(0, len(captions), self.batch_size):
             hi = min(lo + self.batch_size, len(captions))
-            opened: dict[Any, Any] = {}
-            batch_images = []
-            for im in images[lo:hi]:
-                if isinstance(im, (str, Path)):
-                    if im not in opened:
-                        with Image.open(im) as f:
-                            opened[im] = f.convert("RGB")
-                    batch_images.append(opened[im])
-                else:
-                    batch_images.append(im.convert("RGB") if getattr(im, "mode", "RGB") != "RGB" else im)
+            batch_images = open_images(images[lo:hi])
             inputs: dict[str, Any] = {"images": batch_images, "ended_with_eos": [True] * (hi - lo)}
             if references is not None:
                 inputs["references"] = list(references[lo:hi])
+            count_truncation(self._counts, self.windows, list(captions[lo:hi]), inputs.get("references"))
             values = self.reward.score_components(list(captions[lo:hi]), **inputs)
             out += values[self.component] if self.component else values["total"]
             if progress:
                 progress(hi - lo)
         return out
+
+
+def open_images(images: Sequence[Any]) -> list[Any]:
+    """RGB PIL images from paths, encoded bytes (parquet cells) or PIL images; each distinct path opened once."""
+    from PIL import Image
+
+    opened: dict[Any, Any] = {}
+    out = []
+    for im in images:
+        if isinstance(im, (str, Path, bytes)):
+            if im not in opened:
+                with Image.open(io.BytesIO(im) if isinstance(im, bytes) else im) as f:
+                    opened[im] = f.convert("RGB")
+            out.append(opened[im])
+        else:
+            out.append(im.convert("RGB") if getattr(im, "mode", "RGB") != "RGB" else im)
+    return out
+
+
+# ---------------------------------------------------------------- truncation (issue 29, item 4)
+
+
+@dataclass(frozen=True)
+class TextWindow:
+    """A component's text encoder: its window in tokens, how it counts tokens, what text it is shown."""
+
+    window: int
+    lengths: Callable[[list[str]], list[int]]
+    prompted: Callable[[list[str]], list[str]]
+    uses_references: bool
+
+
+def _token_lengths(tokenizer: Any) -> Callable[[list[str]], list[int]] | None:
+    """Token counts as the model's own tokenizer gives them, special tokens included."""
+    if hasattr(tokenizer, "model_max_length"):  # a transformers tokenizer (HF CLIP, BLIP-2's BERT)
+        return lambda texts: [len(ids) for ids in tokenizer(texts)["input_ids"]]
+    if hasattr(tokenizer, "encode"):  # open_clip's SimpleTokenizer: start + BPE tokens + end
+        return lambda texts: [len(tokenizer.encode(t)) + 2 for t in texts]
+    inner = getattr(tokenizer, "tokenizer", None)  # open_clip's wrapper of a transformers tokenizer
+    if inner is not None:
+        return lambda texts: [len(ids) for ids in inner(texts)["input_ids"]]
+    return None
+
+
+def text_windows(reward: Any) -> dict[str, TextWindow]:
+    """The components of a composed reward whose image-text model cuts captions at a fixed window."""
+    out: dict[str, TextWindow] = {}
+    for c in getattr(reward, "components", ()):
+        backend = getattr(c.reward, "backend", None)
+        window = getattr(backend, "context_length", None)
+        if window is None and hasattr(backend, "itm_logits"):  # BLIP-2 ITM: the Q-Former's max_length
+            window = getattr(backend, "max_length", None)
+        lengths = _token_lengths(getattr(backend, "tokenizer", None)) if window else None
+        if not isinstance(window, int) or lengths is None:
+            continue
+        prompted = getattr(c.reward, "prompted", None) or (lambda texts: list(texts))
+        uses_refs = type(c.reward).__name__.startswith("RefCLIP")
+        out[c.name] = TextWindow(window, lengths, prompted, uses_refs)
+    return out
+
+
+def count_truncation(
+    counts: dict[str, dict[str, int]],
+    windows: dict[str, TextWindow],
+    captions: list[str],
+    references: Sequence[list[str]] | None,
+) -> None:
+    """Add one batch to ``counts``: texts, truncated texts, tokens and dropped tokens per component."""
+    for name, w in windows.items():
+        c = counts.setdefault(
+            name, dict.fromkeys(("n", "cut", "tok", "drop", "rn", "rcut", "rtok", "rdrop"), 0)
+        )
+        for n in w.lengths(w.prompted(captions)):
+            c["n"] += 1
+            c["cut"] += n > w.window
+            c["tok"] += n
+            c["drop"] += max(0, n - w.window)
+        if w.uses_references and references is not None:
+            flat = [r for refs in references for r in refs]
+            for n in w.lengths(w.prompted(flat)) if flat else []:
+                c["rn"] += 1
+                c["rcut"] += n > w.window
+                c["rtok"] += n
+                c["rdrop"] += max(0, n - w.window)
+
+
+def truncation_summary(
+    counts: dict[str, dict[str, int]], windows: dict[str, TextWindow]
+) -> dict[str, dict[str, Any]]:
+    """Readable truncation counts per component (shares of tokens dropped, 0-1)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, w in windows.items():
+        c = counts.get(name)
+        if not c:
+            continue
+        row: dict[str, Any] = {
+            "window_tokens": w.window,
+            "candidates": c["n"],
+            "candidates_truncated": c["cut"],
+            "candidate_tokens_dropped": c["drop"] / c["tok"] if c["tok"] else 0.0,
+        }
+        if w.uses_references:
+            row.update(
+                references=c["rn"],
+                references_truncated=c["rcut"],
+                reference_tokens_dropped=c["rdrop"] / c["rtok"] if c["rtok"] else 0.0,
+            )
+        out[name] = row
+    return out
+
+
+def truncation_line(truncation: dict[str, dict[str, Any]]) -> str:
+    """One line: ``clipscore (77 tokens): 3/40 candidates truncated, 1.2% of tokens dropped; ...``."""
+    parts = []
+    for name, t in truncation.items():
+        part = (
+            f"{name} ({t['window_tokens']} tokens): {t['candidates_truncated']}/{t['candidates']} candidates "
+            f"truncated, {100 * t['candidate_tokens_dropped']:.1f}% of candidate tokens dropped"
+        )
+        if "references" in t:
+            part += (
+                f", {t['references_truncated']}/{t['references']} references truncated, "
+                f"{100 * t['reference_tokens_dropped']:.1f}% of reference tokens dropped"
+            )
+        parts.append(part)
+    return "; ".join(parts) if parts else "no component with a fixed text window"
 
 
 def _pct(x: float) -> float:
@@ -243,6 +405,148 @@ def hack_metrics(
     }
 
 
+def make_scorer(reward: str, *, device: str = "auto", batch_size: int = 32) -> Any:
+    """``capevalkit:FILE[#KEY]`` (CaptionEvalKit per-sample scores) or a preset / ``PRESET:COMPONENT``."""
+    if reward.startswith("capevalkit:"):
+        from rewardkit.adapters.capevalkit import ScoreFileScorer
+
+        return ScoreFileScorer(reward)
+    return RewardScorer(reward, device=device, batch_size=batch_size)
+
+
+@dataclass
+class Prepared:
+    """A reward benchmark's items, read (and checked) before any model loads."""
+
+    spec: RewardBenchmark
+    items: Any = None
+    protocol: str = ""
+    counts: dict[str, Any] | None = None
+
+
+def prepare_benchmark(
+    benchmark: str,
+    *,
+    data_dir: Path | None,
+    limit: int | None,
+    nebula_corrections: bool = True,
+) -> Prepared:
+    """Read a benchmark's data (offline probes are generated at scoring time); every file error surfaces here."""
+    from rewardkit.bench import judgments as J
+
+    spec = get_reward_benchmark(benchmark)
+    if limit is not None and limit < 1:
+        raise RewardkitError(f"--limit must be at least 1, not {limit}")
+    if spec.offline:
+        ties = "; a tie counts as wrong" if spec.kind == "pairwise" else ""
+        return Prepared(spec, protocol=spec.description + ties)
+    if data_dir is None:
+        card = benchmark if benchmark in {b.name for b in _CAPEVALKIT_SETS} else "reward-benchmarks"
+        raise RewardkitError(f"--benchmark {benchmark} needs --data-dir (see data_cards/{card}.md)")
+    if not data_dir.is_dir():
+        raise RewardkitError(f"--data-dir {data_dir}: no such folder")
+    protocol, counts = spec.description, None
+    if benchmark == "polaris":
+        items: Any = J.polaris(data_dir, limit)
+    elif benchmark in ("flickr8k-expert", "flickr8k-cf"):
+        name = "flickr8k.json" if benchmark == "flickr8k-expert" else "crowdflower_flickr8k.json"
+        items = J.flickr8k(data_dir, name, limit)
+    elif benchmark == "composite":
+        items = J.composite(data_dir, limit)
+    elif benchmark == "nebula":
+        items, changed = J.nebula(data_dir, limit, corrections=nebula_corrections)
+        counts = {"scores_corrected": changed, "corrections": nebula_corrections}
+        protocol = (
+            protocol
+            if nebula_corrections
+            else protocol.replace(
+                "scores corrected from Spica as CaptionEvalKit does",
+                "uncorrected scores (--no-nebula-corrections)",
+            )
+        )
+    elif benchmark == "longcap-arena":
+        items = J.longcap_arena(data_dir, limit)
+        protocol += "; aspects: " + ", ".join(items)
+    elif benchmark == "foil":
+        items = {n: J.foil(data_dir, n, limit) for n in (1, 4)}
+        protocol += (
+            "; a tie counts as wrong (the original must score higher), as the FOIL evaluation code counts it"
+        )
+    else:  # pascal-50s
+        items = J.pascal50s(data_dir, limit)
+        protocol += "; label = vote majority (ties at random), refs sampled with random.Random(42); a metric tie predicts the second caption"
+    sets = items.values() if isinstance(items, dict) else [items]
+    if spec.kind == "correlation":
+        for name, s in zip(items if isinstance(items, dict) else [benchmark], sets):
+            if len(s) < 2:
+                raise RewardkitError(f"{name}: {len(s)} rated captions; Kendall tau needs at least 2")
+    return Prepared(spec, items, protocol, counts)
+
+
+def _correlate(scorer: Any, items: Sequence[Any], tick: Callable[[int], None] | None) -> dict[str, float]:
+    scores = scorer(
+        [i.candidate for i in items], [i.image for i in items], [i.references for i in items], tick
+    )
+    return correlation_metrics(scores, [i.human for i in items])
+
+
+def evaluate(
+    prepared: Prepared, scorer: Any, *, limit: int | None, scene_seed: int, tick: Callable[[int], None] | None
+) -> tuple[dict[str, Any], int]:
+    """The benchmark's metrics for ``scorer`` and the number of items behind them."""
+    spec, items = prepared.spec, prepared.items
+    metrics: dict[str, Any] = {}
+    if spec.name == "longcap-arena":
+        per = {aspect: _correlate(scorer, rated, tick) for aspect, rated in items.items()}
+        metrics["aspects"] = per
+        for key in ("tau_b", "tau_c"):
+            vals = [m[key] for m in per.values() if not math.isnan(m[key])]
+            metrics[key] = sum(vals) / len(vals) if vals else float("nan")
+        n = sum(len(v) for v in items.values())
+    elif spec.kind == "correlation":
+        metrics.update(_correlate(scorer, items, tick))
+        n = len(items)
+    elif spec.name == "foil":
+        n = 0
+        for n_refs, pairs in items.items():
+            a, b = _score_pairs(scorer, pairs, tick)
+            metrics[f"{n_refs}-ref"], _ = pairwise_metrics(pairs, a, b, ties="wrong")
+            n = len(pairs)
+    elif spec.name == "pascal-50s":
+        a, b = _score_pairs(scorer, items, tick)
+        _, per = pairwise_metrics(items, a, b, ties="b")
+        metrics.update(per)
+        cats = [c for c in ("HC", "HI", "HM", "MM") if c in per]
+        metrics["mean"] = sum(per[c] for c in cats) / len(cats) if cats else float("nan")
+        n = len(items)
+    elif spec.name in ("toy-foil", "toy-pairs"):
+        from rewardkit.toy.probes import toy_foil, toy_pairs
+
+        pairs = (toy_foil if spec.name == "toy-foil" else toy_pairs)(limit or 200, scene_seed)
+        a, b = _score_pairs(scorer, pairs, tick)
+        metrics["accuracy"], metrics["per_category"] = pairwise_metrics(pairs, a, b, ties="wrong")
+        metrics["mean_margin"] = sum(x - y for x, y in zip(a, b)) / len(pairs)
+        n = len(pairs)
+    else:  # toy-hack
+        n = limit or 50
+        metrics.update(hack_metrics(scorer, n, scene_seed, tick))
+    return metrics, n
+
+
+def _total(prepared: Prepared, limit: int | None) -> int:
+    """How many captions the benchmark scores (for the progress bar)."""
+    items, name = prepared.items, prepared.spec.name
+    if name == "toy-hack":
+        from rewardkit.functional.penalties import default_bad_phrases
+
+        return (limit or 50) * (4 + 2 * (len(default_bad_phrases()) + 9))
+    if name in ("toy-foil", "toy-pairs"):
+        return 0  # unknown until the probes are drawn
+    if isinstance(items, dict):
+        return sum(len(v) * (2 if prepared.spec.kind == "pairwise" else 1) for v in items.values())
+    return len(items) * (2 if prepared.spec.kind == "pairwise" else 1)
+
+
 def run_reward_bench(
     reward: str,
     benchmark: str,
@@ -254,89 +558,39 @@ def run_reward_bench(
     device: str,
     batch_size: int,
     progress: Callable[[str, int, int], None] | None = None,
+    nebula_corrections: bool = True,
+    scorer: Any = None,
+    prepared: Prepared | None = None,
 ) -> dict[str, Any]:
-    """Score the benchmark's captions with ``reward`` and write ``OUT/<reward>__<benchmark>.json`` (``kind: "reward"``)."""
-    from rewardkit.bench import judgments as J
+    """Score the benchmark's captions with ``reward`` and write ``OUT/<reward>__<benchmark>.json`` (``kind: "reward"``).
+
+    ``scorer``/``prepared`` reuse a loaded model / read data across runs (:func:`run_reward_benches`).
+    """
     from rewardkit.bench.benchmarks import TOY_BENCH_SEED_OFFSET
     from rewardkit.bench.run import _hardware, _versions
     from rewardkit.scoring.output import atomic_write_text
 
-    spec = get_reward_benchmark(benchmark)
-    if limit is not None and limit < 1:
-        raise RewardkitError(f"--limit must be at least 1, not {limit}")
-    if not spec.offline:
-        if data_dir is None:
-            raise RewardkitError(f"--benchmark {benchmark} needs --data-dir (see data_cards/{benchmark}.md)")
-        if not data_dir.is_dir():
-            raise RewardkitError(f"--data-dir {data_dir}: no such folder")
-    scorer = RewardScorer(reward, device=device, batch_size=batch_size)
-    done = [0]
+    if prepared is None:
+        prepared = prepare_benchmark(
+            benchmark, data_dir=data_dir, limit=limit, nebula_corrections=nebula_corrections
+        )
+    spec = prepared.spec
+    if scorer is None:
+        scorer = make_scorer(reward, device=device, batch_size=batch_size)
+    done, total = [0], _total(prepared, limit)
 
-    def ticker(total: int) -> Callable[[int], None]:
-        def tick(k: int) -> None:
-            done[0] += k
-            if progress:
-                progress("scoring", done[0], total)
+    def tick(k: int) -> None:
+        done[0] += k
+        if progress:
+            progress(f"{reward} on {benchmark}", done[0], max(total, done[0]))
 
-        return tick
-
-    metrics: dict[str, Any] = {}
-    protocol = spec.description
     scene_seed = TOY_BENCH_SEED_OFFSET + seed
-    if spec.kind == "correlation":
-        if benchmark == "polaris":
-            items = J.polaris(data_dir, limit)
-        else:
-            items = J.flickr8k(
-                data_dir,
-                "flickr8k.json" if benchmark == "flickr8k-expert" else "crowdflower_flickr8k.json",
-                limit,
-            )
-        if len(items) < 2:
-            raise RewardkitError(f"{benchmark}: {len(items)} rated captions; Kendall tau needs at least 2")
-        scores = scorer(
-            [i.candidate for i in items],
-            [i.image for i in items],
-            [i.references for i in items],
-            ticker(len(items)),
-        )
-        metrics.update(correlation_metrics(scores, [i.human for i in items]))
-        n = len(items)
-    elif benchmark == "foil":
-        n = 0
-        for n_refs in (1, 4):
-            pairs = J.foil(data_dir, n_refs, limit)
-            a, b = _score_pairs(scorer, pairs, ticker(2 * len(pairs)))
-            metrics[f"{n_refs}-ref"], _ = pairwise_metrics(pairs, a, b, ties="wrong")
-            n = len(pairs)
-        protocol += (
-            "; a tie counts as wrong (the original must score higher), as the FOIL evaluation code counts it"
-        )
-    elif benchmark == "pascal-50s":
-        pairs = J.pascal50s(data_dir, limit)
-        a, b = _score_pairs(scorer, pairs, ticker(2 * len(pairs)))
-        _, per = pairwise_metrics(pairs, a, b, ties="b")
-        metrics.update(per)
-        cats = [c for c in ("HC", "HI", "HM", "MM") if c in per]
-        metrics["mean"] = sum(per[c] for c in cats) / len(cats) if cats else float("nan")
-        n = len(pairs)
-        protocol += "; label = vote majority (ties at random), refs sampled with random.Random(42); a metric tie predicts the second caption"
-    elif benchmark in ("toy-foil", "toy-pairs"):
-        from rewardkit.toy.probes import toy_foil, toy_pairs
-
-        pairs = (toy_foil if benchmark == "toy-foil" else toy_pairs)(limit or 200, scene_seed)
-        a, b = _score_pairs(scorer, pairs, ticker(2 * len(pairs)))
-        metrics["accuracy"], metrics["per_category"] = pairwise_metrics(pairs, a, b, ties="wrong")
-        metrics["mean_margin"] = sum(x - y for x, y in zip(a, b)) / len(pairs)
-        n = len(pairs)
-        protocol += "; a tie counts as wrong"
-    else:  # toy-hack
-        k = limit or 50
-        from rewardkit.functional.penalties import default_bad_phrases
-
-        total = k * (4 + 2 * (len(default_bad_phrases()) + 9))
-        metrics.update(hack_metrics(scorer, k, scene_seed, ticker(total)))
-        n = k
+    if hasattr(scorer, "reset_truncation"):
+        scorer.reset_truncation()  # truncation is counted per benchmark
+    metrics, n = evaluate(prepared, scorer, limit=limit, scene_seed=scene_seed, tick=tick)
+    truncation = getattr(scorer, "truncation", None)
+    if prepared.counts:
+        metrics.update(prepared.counts)
     out.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", reward).strip("_.") or "reward"
     record = {
@@ -346,24 +600,103 @@ def run_reward_bench(
         "n": n,
         "metrics": metrics,
         "headline": spec.headline,
-        "protocol": protocol,
+        "protocol": prepared.protocol,
+        "truncation": truncation,
+        "truncation_note": truncation_line(truncation)
+        if truncation is not None
+        else "scores read from a file: the scoring model's truncation is not known here",
         "config": {
             "seed": seed,
             **({"scene_seed": scene_seed} if spec.offline else {}),
             "limit": limit,
             "data_dir": str(data_dir) if data_dir else None,
-            "component": scorer.component,
-            "weights": scorer.reward.weights,
+            "component": getattr(scorer, "component", None),
+            "weights": getattr(scorer, "weights", {}),
         },
         "versions": _versions(),
         "hardware": _hardware(device),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "source": "measured by rewardkit",
+        "source": getattr(scorer, "source", "measured by rewardkit"),
         "scale": REWARD_SCALE,
     }
     record = _finite(record)
     atomic_write_text(out / f"{slug}__{benchmark}.json", json.dumps(record, indent=2, allow_nan=False) + "\n")
+    record["path"] = str(out / f"{slug}__{benchmark}.json")
     return record
+
+
+def split_names(value: str) -> list[str]:
+    """``A,B,C`` as a list (blanks dropped, order kept, duplicates once)."""
+    return list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+
+
+def run_reward_benches(
+    rewards: Sequence[str],
+    benchmarks: Sequence[str],
+    *,
+    data_dir: Path | None,
+    limit: int | None,
+    seed: int,
+    out: Path,
+    device: str,
+    batch_size: int,
+    progress: Callable[[str, int, int], None] | None = None,
+    nebula_corrections: bool = True,
+) -> list[dict[str, Any]]:
+    """Every reward on every benchmark: data read and checked first, each model loaded once, each result written as it completes."""
+    for b in benchmarks:
+        get_reward_benchmark(b)  # unknown names fail before anything is read
+    prepared = {
+        b: prepare_benchmark(b, data_dir=data_dir, limit=limit, nebula_corrections=nebula_corrections)
+        for b in benchmarks
+    }
+    records = []
+    for reward in rewards:
+        if progress:
+            progress(f"loading {reward}", 0, 1)
+        scorer = make_scorer(reward, device=device, batch_size=batch_size)
+        if progress:
+            progress(f"loading {reward}", 1, 1)
+        for b in benchmarks:
+            records.append(
+                run_reward_bench(
+                    reward,
+                    b,
+                    data_dir=data_dir,
+                    limit=limit,
+                    seed=seed,
+                    out=out,
+                    device=device,
+                    batch_size=batch_size,
+                    progress=progress,
+                    scorer=scorer,
+                    prepared=prepared[b],
+                )
+            )
+    return records
+
+
+def headline_value(record: dict[str, Any]) -> float | None:
+    """A result's headline number (None when it could not be computed)."""
+    value = record["metrics"].get(record["headline"])
+    return value if isinstance(value, (int, float)) else None
+
+
+def results_table(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """One row per reward, one column per benchmark (its headline), as strings; ``–`` where not computed."""
+    benches = list(dict.fromkeys(r["benchmark"] for r in records))
+    rewards = list(dict.fromkeys(r["model"] for r in records))
+    cell = {(r["model"], r["benchmark"]): r for r in records}
+    header = ["reward"] + [f"{b} ({REWARD_BENCHMARKS[b].headline})" for b in benches]
+    rows = []
+    for rw in rewards:
+        row = [rw]
+        for b in benches:
+            rec = cell.get((rw, b))
+            v = headline_value(rec) if rec else None
+            row.append("–" if v is None else (f"{v:.3f}" if rec["headline"] == "hackability" else f"{v:.1f}"))
+        rows.append(row)
+    return header, rows
 
 
 def _finite(value: Any) -> Any:

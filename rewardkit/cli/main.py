@@ -222,14 +222,16 @@ def bench(
         None,
         "--reward",
         "-r",
-        help="Benchmark a reward model instead: a preset name or file (its weighted total), or PRESET:COMPONENT.",
+        help="Benchmark reward models instead: preset names or files (their weighted total), PRESET:COMPONENT "
+        "or capevalkit:SCORES.json[#KEY] (CaptionEvalKit per-sample scores); several as A,B,C.",
     ),
     benchmark: str | None = typer.Option(
         None,
         "--benchmark",
         "-b",
         help="Captioners: coco-karpathy-test, nocaps-val, flickr30k-test, esp or toy (default: by model). "
-        "Rewards: flickr8k-expert, flickr8k-cf, polaris, pascal-50s, foil, toy-foil, toy-pairs, toy-hack.",
+        "Rewards (several as X,Y): flickr8k-expert, flickr8k-cf, polaris, composite, nebula, longcap-arena, "
+        "pascal-50s, foil, toy-foil, toy-pairs, toy-hack.",
     ),
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="Folder with the benchmark's annotation file and images."
@@ -260,12 +262,38 @@ def bench(
         help="Token cap (default: VLRM Table 2's 60; hf: models lmms-eval's per task).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    nebula_corrections: bool = typer.Option(
+        True,
+        "--nebula-corrections/--no-nebula-corrections",
+        help="nebula: replace human scores by Spica's corrected ones, as CaptionEvalKit does (default on).",
+    ),
+    export_samples: Path | None = typer.Option(
+        None,
+        "--export-samples",
+        help="Write the --benchmark's samples to this folder for CaptionEvalKit (predictions.jsonl, "
+        "references.jsonl); score them there and bench the result with --reward capevalkit:FILE.",
+    ),
 ) -> None:
     """Caption a benchmark with a captioner and evaluate it, or (--reward) benchmark a reward model against people and probes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rewardkit.bench.run import run_bench
 
+    if export_samples is not None:
+        from rewardkit.cli.bench_reward import export_samples_command
+
+        if model is not None or reward is not None or benchmark is None:
+            raise RewardkitError("--export-samples takes a --benchmark and no --model or --reward")
+        export_samples_command(
+            benchmark,
+            export_samples,
+            data_dir=data_dir,
+            limit=limit,
+            seed=seed,
+            nebula_corrections=nebula_corrections,
+            quiet=quiet,
+        )
+        return
     if (model is None) == (reward is None):
         raise RewardkitError("give exactly one of --model (a captioner) or --reward (a reward model)")
     if reward is not None:
@@ -284,7 +312,21 @@ def bench(
         ]
         if used:
             raise RewardkitError(f"{', '.join(used)} apply to captioners (--model), not to --reward")
-        _bench_reward(reward, benchmark, data_dir, limit, seed, out, device, batch_size, quiet)
+        from rewardkit.cli.bench_reward import bench_reward_command
+
+        bench_reward_command(
+            reward,
+            benchmark,
+            data_dir=data_dir,
+            limit=limit,
+            seed=seed,
+            out=out,
+            device=device,
+            batch_size=batch_size,
+            quiet=quiet,
+            nebula_corrections=nebula_corrections,
+            err_console=err_console,
+        )
         return
 
     with Progress(
@@ -328,64 +370,6 @@ def bench(
             f"{record['model']} on {record['benchmark']} (n={record['n']}): "
             + ", ".join(f"{k} {v:.3f}" for k, v in r.items())
             + (f", CIDEr-D {m['CIDEr-D']:.3f}" if "CIDEr-D" in m else "")
-        )
-
-
-def _bench_reward(
-    reward: str,
-    benchmark: str,
-    data_dir: Path | None,
-    limit: int | None,
-    seed: int,
-    out: Path,
-    device: str,
-    batch_size: int,
-    quiet: bool,
-) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from rewardkit.bench.reward_run import run_reward_bench
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet,
-    ) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        record = run_reward_bench(
-            reward,
-            benchmark,
-            data_dir=data_dir,
-            limit=limit,
-            seed=seed,
-            out=out,
-            device=device,
-            batch_size=batch_size,
-            progress=progress,
-        )
-    if not quiet:
-        m = record["metrics"]
-        head = record["headline"]
-        value = m.get(head)
-        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
-        extra = ""
-        if "per_category" in m:
-            extra = (
-                " (" + ", ".join(f"{k} {v:.1f}" for k, v in m["per_category"].items() if v is not None) + ")"
-            )
-        if head == "hackability":
-            extra = f" (largest gain {m['max_gain']:.3f} from {m['max_gain_phrase']!r}; terse-to-full spread {m['spread_terse_to_full']:.3f})"
-        Console().print(
-            f"{record['model']} on {record['benchmark']} (n={record['n']}): {head} {shown}{extra}"
         )
 
 

@@ -16,6 +16,7 @@ REWARD_COLUMNS = [
     "accuracy",
     "hackability",
     "detail",
+    "truncated",
     "date",
 ]
 
@@ -43,6 +44,32 @@ REPORTED_REWARD_ROWS: list[dict[str, Any]] = [
 ]
 """Published numbers, each checked against the source named in its row (data_cards/reward-benchmarks.md)."""
 
+
+def capevalkit_reported_rows() -> list[dict[str, Any]]:
+    """Reported Kendall taus of caption metrics, as CaptionEvalKit's ``benchmarks/expected`` files give them.
+
+    Transcribed into ``rewardkit/data/reported_rewards_capevalkit.json`` (repository and commit named there);
+    each row keeps the paper or README its file names as the source.
+    """
+    import json
+    from importlib import resources
+
+    data = json.loads(
+        resources.files("rewardkit.data").joinpath("reported_rewards_capevalkit.json").read_text()
+    )
+    short = data["commit"][:7]
+    return [
+        {
+            "reward": r["reward"],
+            "benchmark": r["benchmark"],
+            "tau_b": r.get("tau_b"),
+            "tau_c": r.get("tau_c"),
+            "source": f"reported: {r['source']} (via CaptionEvalKit@{short} {r['file']})",
+        }
+        for r in data["rows"]
+    ]
+
+
 REWARD_SCALE_NOTE = (
     "Kendall tau and accuracies x100, as the papers report them; hackability = the largest mean reward gain "
     "from a content-free addition, divided by the reward's terse-to-full spread (0 = nothing gained)."
@@ -65,6 +92,18 @@ def _detail(metrics: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _truncated(rec: dict[str, Any]) -> str:
+    """``clipscore 3/40 (1.2% tok)``: candidates truncated and share of candidate tokens dropped, per component."""
+    t = rec.get("truncation")
+    if not isinstance(t, dict):
+        return ""
+    return ", ".join(
+        f"{name} {v['candidates_truncated']}/{v['candidates']} ({100 * v['candidate_tokens_dropped']:.1f}% tok)"
+        for name, v in t.items()
+        if isinstance(v, dict) and v.get("candidates")
+    )
+
+
 def reward_row(rec: dict[str, Any]) -> dict[str, Any]:
     """One table row from a ``kind: "reward"`` result."""
     m = rec["metrics"]
@@ -81,19 +120,30 @@ def reward_row(rec: dict[str, Any]) -> dict[str, Any]:
         "accuracy": accuracy,
         "hackability": m.get("hackability"),
         "detail": _detail(m),
+        "truncated": _truncated(rec),
         "date": str(rec.get("date") or "")[:10],
     }
 
 
+def _expand(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """A LongCap-Arena result as one row per judged aspect (``longcap-arena/testa-desc`` ...), else itself."""
+    aspects = rec.get("metrics", {}).get("aspects")
+    if not isinstance(aspects, dict):
+        return [rec]
+    return [dict(rec, benchmark=f"{rec['benchmark']}/{a}", metrics=dict(m)) for a, m in aspects.items()]
+
+
 def reward_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Measured reward rows, then the reported ones."""
-    return [reward_row(r) for r in records] + [dict(r, n=None, date="") for r in REPORTED_REWARD_ROWS]
+    """Measured reward rows (LongCap-Arena per aspect), then the reported ones."""
+    measured = [reward_row(x) for r in records for x in _expand(r)]
+    reported = [dict(r, n=None, date="") for r in REPORTED_REWARD_ROWS + capevalkit_reported_rows()]
+    return measured + reported
 
 
 def _key(row: dict[str, Any]) -> tuple[Any, ...]:
     from rewardkit.bench.reward_run import REWARD_BENCHMARKS
 
-    spec = REWARD_BENCHMARKS.get(row["benchmark"])
+    spec = REWARD_BENCHMARKS.get(row["benchmark"].split("/")[0])
     head = (
         {"accuracy": "accuracy", "mean": "accuracy", "4-ref": "accuracy"}.get(spec.headline, spec.headline)
         if spec
@@ -128,7 +178,7 @@ def reward_markdown(rows: list[dict[str, Any]], cell: Any) -> list[str]:
         cols = [
             c for c in REWARD_COLUMNS if c != "benchmark" and any(r.get(c) not in (None, "") for r in sub)
         ]
-        spec = REWARD_BENCHMARKS.get(bench)
+        spec = REWARD_BENCHMARKS.get(bench.split("/")[0])
         out += [f"## {cell(bench)}", ""]
         if spec:
             out += [cell(spec.description), ""]

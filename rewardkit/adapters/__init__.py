@@ -1,0 +1,1 @@
+"""Bridges between rewardkit and other evaluation toolkits."""
