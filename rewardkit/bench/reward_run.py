@@ -73,16 +73,17 @@ REWARD_SCALE = (
 
 
 def get_reward_benchmark(name: str) -> RewardBenchmark:
-    """A reward benchmark by name, or an error listing them."""
-    if name not in REWARD_BENCHMARKS:
-        import difflib
+    """A reward benchmark by name (from the registry), or an error listing them."""
+    from rewardkit.registry import BENCHMARKS, benchmarks_of
 
-        close = difflib.get_close_matches(name, list(REWARD_BENCHMARKS), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise RewardkitError(
-            f"unknown reward benchmark {name!r}{hint}; known: {', '.join(REWARD_BENCHMARKS)}"
-        )
-    return REWARD_BENCHMARKS[name]
+    known = benchmarks_of("reward")
+    if name not in known:
+        if name in BENCHMARKS:
+            raise RewardkitError(
+                f"{name!r} is a captioning benchmark (bench --model); reward benchmarks: {', '.join(known)}"
+            )
+        raise RewardkitError(BENCHMARKS.unknown_message(name, known).replace("benchmark", "reward benchmark", 1))
+    return BENCHMARKS.get(name)
 
 
 class RewardScorer:
