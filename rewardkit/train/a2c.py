@@ -33,8 +33,9 @@ from rewardkit.functional.a2c import (
     token_entropy,
     value_loss,
 )
+from rewardkit.errors import RewardkitError
 from rewardkit.functional.assembly import TOKEN_LEVEL, sequence_weights, token_weights, weighted_total
-from rewardkit.train.config import TrainConfig
+from rewardkit.train.config import TrainConfig, check_load_report, check_policy, run_setup
 from rewardkit.train.value_head import build_value_head
 
 
@@ -126,6 +127,10 @@ class A2CModel(nn.Module):
         return logp, ent, vals
 
 
+class TrainingDiverged(RewardkitError):
+    """Non-finite losses, logits, returns or weights: the run stops before checkpointing the step."""
+
+
 TOY_DATA = ("toy", "toy-hard")
 """``data`` values that draw procedural scenes (``toy-hard``: its training split only)."""
 
@@ -189,7 +194,6 @@ class A2CTrainer:
 
         from rewardkit.backends.base import load_hf
         from rewardkit.presets import build_reward, load_preset
-        from rewardkit.registry import MODELS
 
         self.config, self.out, self.log = config, Path(out), log
         from rewardkit.backends.base import resolve_device
@@ -198,16 +202,15 @@ class A2CTrainer:
         cpu = config.device == "cpu" or not torch.cuda.is_available()
         self.acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=cpu)
         torch.manual_seed(config.seed)
-        policy = config.policy
-        if policy in MODELS:
-            policy = MODELS.get(policy).checkpoint
+        policy = check_policy(config.policy)
         self.policy_name = policy
         from rewardkit.backends.base import resolve_dtype
 
         # On CPUs without native bf16 (no AVX512-BF16/AMX), bf16 backward runs ~12x slower than fp32
         # (benchmarks/results/real_size.json): a bf16 checkpoint can be trained as fp32 with policy_dtype.
         kwargs = {} if config.policy_dtype == "auto" else {"dtype": resolve_dtype(config.policy_dtype)}
-        blip2 = load_hf(Blip2ForConditionalGeneration, policy, **kwargs)
+        blip2, info = load_hf(Blip2ForConditionalGeneration, policy, output_loading_info=True, **kwargs)
+        check_load_report(config.policy, info)
         self.tokenizer = load_hf(AutoTokenizer, policy)
         self.image_processor = load_hf(AutoImageProcessor, policy)
         self.preset = load_preset(config.preset)
@@ -332,14 +335,21 @@ class A2CTrainer:
         }
         settings.update(generation)
         settings = {k: v for k, v in settings.items() if v is not None}
+        if not torch.isfinite(prefix).all():
+            raise self.diverged("non-finite visual prefix from the Q-Former")
         with core.lm.disable_adapter():
-            gen = core.lm.generate(
-                inputs_embeds=inputs,
-                attention_mask=att,
-                eos_token_id=tok.eos_token_id,
-                pad_token_id=tok.pad_token_id,
-                **settings,
-            )
+            try:
+                gen = core.lm.generate(
+                    inputs_embeds=inputs,
+                    attention_mask=att,
+                    eos_token_id=tok.eos_token_id,
+                    pad_token_id=tok.pad_token_id,
+                    **settings,
+                )
+            except RuntimeError as exc:  # torch.multinomial on inf/NaN probabilities
+                if "probability tensor" in str(exc) or "nan" in str(exc).lower():
+                    raise self.diverged("non-finite next-token probabilities while sampling") from None
+                raise
         eos = tok.eos_token_id
         rows, ended = [], []
         for seq in gen.tolist():
@@ -394,6 +404,30 @@ class A2CTrainer:
         comps["length"] = tok_mask.sum(-1).float().tolist()
         return ret, comps
 
+    def diverged(self, what: str, step: int | None = None) -> TrainingDiverged:
+        """The one-line error of a run that diverged at ``step`` (default: the step being computed)."""
+        from rewardkit.train.checkpoint import complete_checkpoints
+
+        step = self.step_index + 1 if step is None else step
+        kept = complete_checkpoints(self.out)
+        last = f"the last checkpoint, {kept[0].name}, is kept" if kept else "no checkpoint was written"
+        return TrainingDiverged(
+            f"training diverged at step {step} ({what}); lower lr (now {self.config.lr:g}) or grad_clip "
+            f"(now {self.config.grad_clip:g}) and start a new run; {last}"
+        )
+
+    @torch.no_grad()
+    def check_finite(self) -> None:
+        """Raise :class:`TrainingDiverged` when the updated policy gives non-finite logits on the last batch."""
+        if getattr(self, "_last_batch", None) is None:
+            return
+        embeds, ids, mask = self._last_batch
+        logp, _, vals = self.core(embeds, ids, mask)
+        if not torch.isfinite(logp).all():
+            raise self.diverged("non-finite logits after the update", self.step_index)
+        if vals is not None and not torch.isfinite(vals).all():
+            raise self.diverged("non-finite values after the update", self.step_index)
+
     def step(self) -> dict[str, Any]:
         """One A2C iteration over ``captions_per_step`` captions; returns its metrics."""
         cfg, acc = self.config, self.acc
@@ -407,6 +441,8 @@ class A2CTrainer:
         rep_images = [im for im in images for _ in range(cfg.samples_per_image)]
         returns, comps = self.returns(ids, mask, ended, rep_images)
         tok_mask = mask[:, 1:].float()
+        if not torch.isfinite(returns).all():
+            raise self.diverged("non-finite returns")
         embeds_rep = embeds.repeat_interleave(cfg.samples_per_image, 0)
         # Pass 1 (no grad): values of the whole batch, for the batch-wide normalisation of A.
         with torch.no_grad():
@@ -435,6 +471,9 @@ class A2CTrainer:
             l_v = value_loss(vals, returns[sl], tm)
             h = ((ent * tm).sum(-1) / tm.sum(-1).clamp(min=1)).mean()
             loss = (l_p + l_v - cfg.entropy_coef * h) * frac
+            if not torch.isfinite(loss):
+                what = "logits" if not torch.isfinite(logp).all() else "values" if not torch.isfinite(vals).all() else "loss"
+                raise self.diverged(f"non-finite {what}: policy loss {l_p.item():g}, value loss {l_v.item():g}")
             acc.backward(loss)
             stats["loss_policy"] += l_p.item() * frac
             stats["loss_value"] += l_v.item() * frac
@@ -442,8 +481,12 @@ class A2CTrainer:
         if cfg.grad_clip:
             acc.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], cfg.grad_clip)
         self.optimizer.step()
+        bad = [n for n, p in self.core.named_parameters() if p.requires_grad and not torch.isfinite(p).all()]
+        if bad:
+            raise self.diverged(f"non-finite weights after the update, e.g. {bad[0]}")
         self.scheduler.step()
         self.step_index += 1
+        self._last_batch = (embeds_rep[:micro], ids[:micro], mask[:micro])
         metrics: dict[str, Any] = {
             "step": self.step_index,
             "lr": self.optimizer.param_groups[0]["lr"],
@@ -480,7 +523,10 @@ class A2CTrainer:
         settings = {**VLRM_GENERATION, **get_benchmark(self.config.data).generation}
         for i in range(0, len(images), 50):
             embeds = self.core.image_embeds(self.pixel_values(images[i : i + 50]))
-            ids, _, _ = self.sample(embeds, 1, **settings, top_k=None, temperature=None)
+            try:
+                ids, _, _ = self.sample(embeds, 1, **settings, top_k=None, temperature=None)
+            except TrainingDiverged:
+                raise self.diverged("non-finite next-token probabilities in the probe", self.step_index) from None
             caps.extend(self.captions(ids))
         r = toy_clip_recall(caps, images, clip)
         return {
@@ -514,7 +560,9 @@ class A2CTrainer:
                 "scheduler": self.scheduler.state_dict(),
                 **self.state(),
             }
-            folder = write_checkpoint(self.out, self.step_index, trainable, state, self.config.to_dict())
+            folder = write_checkpoint(
+                self.out, self.step_index, trainable, state, self.config.to_dict(), run_setup(self.config)
+            )
         acc.wait_for_everyone()
         return folder
 
@@ -526,6 +574,7 @@ class A2CTrainer:
         """
         from rewardkit.train.checkpoint import (
             CheckpointError,
+            check_resume,
             load_latest,
             read_checkpoint,
             read_metrics,
@@ -539,6 +588,7 @@ class A2CTrainer:
             found = load_latest(Path(path) if path is not None else self.out, log=self.log)
             folder, weights, state = found if found else (None, None, None)
         if folder is not None:
+            check_resume(folder, self.config.to_dict(), run_setup(self.config))
             own = self.core.state_dict()
             bad = [k for k in weights if k not in own or own[k].shape != weights[k].shape]
             if bad:
@@ -607,6 +657,7 @@ class A2CTrainer:
             if cfg.checkpoint_every and (
                 self.step_index % cfg.checkpoint_every == 0 or self.step_index == steps or out_of_time
             ):
+                self.check_finite()  # a checkpoint is never written from weights that give NaN
                 self.save()
             if out_of_time:
                 break

@@ -232,3 +232,79 @@ def load_config(name: str, path: str | Path | None = None, **overrides: Any) -> 
             f"{where}: captions_per_step ({cfg.captions_per_step}) must be a multiple of samples_per_image ({cfg.samples_per_image})"
         )
     return cfg
+
+
+def run_setup(cfg: TrainConfig) -> dict[str, Any]:
+    """What decides a run's outputs besides its settings: the policy's and the reward models' identities
+    (registry hub ids or weight hashes, never install folders), recorded in every checkpoint."""
+    from rewardkit.presets import load_preset, model_identity, reward_setup
+    from rewardkit.registry import MODELS, REWARDS, ModelSpec
+
+    policy = MODELS.get(cfg.policy) if cfg.policy in MODELS else ModelSpec(cfg.policy, "blip2_captioner", cfg.policy)
+    preset = load_preset(cfg.preset)
+    weights = {
+        c.name: REWARDS.get(c.reward).default_weight if c.weight is None else c.weight for c in preset.components
+    }
+    return {"policy": model_identity(policy), "reward": reward_setup(preset, weights)}
+
+
+def check_policy(policy: str) -> str:
+    """The checkpoint ``--policy`` names, after checking it is a BLIP-2 captioner; otherwise one line saying what it is.
+
+    A registered model must have a captioner backend; a folder must hold a transformers config
+    whose architecture is ``Blip2ForConditionalGeneration`` (an open_clip folder or an ITM model is
+    named as such). Hub ids are checked when loaded (:func:`check_load_report`).
+    """
+    import json as _json
+
+    from rewardkit.registry import CAPTIONER_BACKENDS, MODELS
+
+    where = f"--policy {policy}"
+    if policy in MODELS:
+        spec = MODELS.get(policy)
+        if spec.backend not in CAPTIONER_BACKENDS:
+            captioners = MODELS.names(lambda m: m.backend in CAPTIONER_BACKENDS)
+            raise RewardkitError(
+                f"{where} is not a captioner (backend {spec.backend}: {spec.computes}); "
+                f"captioners: {', '.join(captioners)}, or a BLIP-2 captioner folder"
+            )
+        return spec.checkpoint
+    raw = policy[len("local-dir:") :] if policy.startswith("local-dir:") else policy
+    folder = Path(raw).expanduser()
+    if folder.is_file():
+        raise RewardkitError(f"{where} is a file; a captioner is a folder written by save_pretrained")
+    if not folder.is_dir():
+        return policy  # a hub id: checked by its load report
+    if (folder / "policy" / "config.json").is_file() and not (folder / "config.json").exists():
+        raise RewardkitError(f"{where} is a training run folder; its captioner is {folder / 'policy'}")
+    config = folder / "config.json"
+    if not config.is_file():
+        kind = (
+            "an open_clip CLIP model folder"
+            if (folder / "open_clip_config.json").is_file()
+            else "a folder without config.json"
+        )
+        raise RewardkitError(f"{where} is {kind}, not a BLIP-2 captioner (Blip2ForConditionalGeneration)")
+    try:
+        data = _json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RewardkitError(f"{config}: not a readable model config ({' '.join(str(exc).split())[:120]})") from None
+    arch = data.get("architectures") if isinstance(data, dict) else None
+    if not isinstance(arch, list) or "Blip2ForConditionalGeneration" not in arch:
+        what = ", ".join(map(str, arch)) if isinstance(arch, list) and arch else "an unnamed architecture"
+        model_type = data.get("model_type", "?") if isinstance(data, dict) else "?"
+        raise RewardkitError(
+            f"{where} is a {what} model (model_type {model_type}), not a BLIP-2 captioner "
+            "(Blip2ForConditionalGeneration)"
+        )
+    return str(folder)
+
+
+def check_load_report(policy: str, info: dict[str, Any]) -> None:
+    """Refuse a policy whose loaded weights left parts of the captioner uninitialised."""
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:
+        raise RewardkitError(
+            f"--policy {policy}: its weights lack {len(missing)} tensors of a BLIP-2 captioner (e.g. {missing[0]}); "
+            "is it another kind of model?"
+        )
