@@ -97,3 +97,18 @@ def retrieval_softmax_phi(sim: Tensor) -> Tensor:
         raise ValueError("retrieval_softmax_phi needs at least 2 pairs (the std of one value is undefined)")
     d = torch.diagonal(torch.softmax(sim, dim=0) * torch.softmax(sim, dim=1))
     return (d - d.mean()) / d.std()
+
+
+def distinct_image_groups(n_images: int, samples_per_image: int) -> list[list[int]]:
+    """Index groups of a batch ordered image-major (caption ``i * s + j`` is sample ``j`` of image ``i``)
+    in which every image appears once: group ``j`` holds sample ``j`` of each image.
+
+    VLRM Eq. 5 is a softmax over a batch of *distinct* images: with repeats, a caption would compete
+    with its own image's other samples. A trainer that draws ``s`` samples per image therefore
+    computes Φ over these ``s`` groups of ``n_images`` pairs each (so every Φ is over ``n_images``
+    distinct images, standardised within its group) and places the values back at their captions.
+
+    >>> distinct_image_groups(3, 2)
+    [[0, 2, 4], [1, 3, 5]]
+    """
+    return [[i * samples_per_image + j for i in range(n_images)] for j in range(samples_per_image)]

@@ -372,6 +372,32 @@ class A2CTrainer:
 
         return [clean_caption(t) for t in self.tokenizer.batch_decode(ids[:, 1:], skip_special_tokens=True)]
 
+    def score_components(self, caps: list[str], images: list[Any], ended: list[bool]) -> dict[str, list[float]]:
+        """Every reward component per caption; batch-dependent ones (Φ) over groups of distinct images.
+
+        The batch is image-major with ``samples_per_image`` samples per image; with a batch-dependent
+        component, the reward is computed on each group of
+        :func:`rewardkit.functional.distinct_image_groups` (one sample of every image), so Φ's softmax
+        (VLRM Eq. 5) runs over distinct images, and the values are put back at their captions.
+        """
+        from rewardkit.functional.clip import distinct_image_groups
+
+        s = self.config.samples_per_image
+        if s == 1 or not any(getattr(c.reward, "batch_dependent", False) for c in self.reward.components):
+            return self.reward.score_components(caps, images=images, ended_with_eos=ended)
+        out: dict[str, list[float]] = {}
+        for group in distinct_image_groups(len(caps) // s, s):
+            part = self.reward.score_components(
+                [caps[i] for i in group],
+                images=[images[i] for i in group],
+                ended_with_eos=[ended[i] for i in group],
+            )
+            for name, values in part.items():
+                column = out.setdefault(name, [math.nan] * len(caps))
+                for i, v in zip(group, values):
+                    column[i] = v
+        return out
+
     def returns(
         self, ids: torch.Tensor, mask: torch.Tensor, ended: list[bool], images: list[Any]
     ) -> tuple[torch.Tensor, dict[str, list[float]]]:
@@ -385,7 +411,7 @@ class A2CTrainer:
         from rewardkit.functional.returns import batch_token_returns_from_ids
 
         caps = self.captions(ids)
-        comps = self.reward.score_components(caps, images=images, ended_with_eos=ended)
+        comps = self.score_components(caps, images, ended)
         seq = weighted_total(comps, self.seq_weights)
         seq = [0.0 if math.isnan(x) else x for x in seq]
         tok = self.tokenizer
