@@ -99,7 +99,15 @@ class RewardScorer:
                 spec = load_preset(head)
             except RewardkitError:
                 spec = None
-            if spec is not None and tail in {c.name for c in spec.components}:
+            if spec is not None:
+                names = [c.name for c in spec.components]
+                if tail not in names:
+                    from rewardkit.registry import did_you_mean
+
+                    raise RewardkitError(
+                        f"--reward {name}: preset {spec.name!r} has no component {tail!r}"
+                        f"{did_you_mean(tail, names)}; its components: {', '.join(names)}"
+                    )
                 preset, component = head, tail
         self.name, self.component, self.batch_size = name, component, batch_size
         self.reward = build_reward(

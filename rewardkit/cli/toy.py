@@ -43,10 +43,11 @@ def make_set(
 
 @app.command("train-models")
 def train_models(
-    out: Path = typer.Option(
+    out: Path | None = typer.Option(
         None,
         "--out",
-        help="Where to save the models (default: the package's toy/weights or toy/weights-hard).",
+        help="Folder to save the models in (required: the shipped models inside the package are never "
+        "overwritten; score with them through a preset file pointing at this folder).",
     ),
     seed: int = typer.Option(0, "--seed", help="Training seed."),
     only: str = typer.Option(
@@ -54,14 +55,28 @@ def train_models(
         "--only",
         help="Comma-separated: clip, itm, captioner (captioner also writes opt).",
     ),
-    tier: str = typer.Option("toy", "--tier", help="toy or hard."),
+    tier: str = typer.Option("toy", "--tier", help="A toy tier: toy or hard (`rewardkit list tiers`)."),
 ) -> None:
     """Train the toy models (each at most ~20 min on 2 CPU cores) and save them in loader formats."""
     from rewardkit.toy import models as m
 
-    w = m.world(tier)
-    budget = m.HARD_BUDGET if w is not m.sc else {}
-    root = out or m.weights_dir(w)
+    from rewardkit.registry import TIERS, resolve
+
+    spec = TIERS.get(tier)
+    w = spec.world()
+    budget = resolve(spec.budgets) if spec.budgets else {}
+    if out is None:
+        raise RewardkitError(
+            "toy train-models needs --out FOLDER (the shipped models inside the package are never overwritten)"
+        )
+    root = out.expanduser()
+    package = Path(m.__file__).resolve().parent.parent
+    if root.resolve() == package or package in root.resolve().parents:
+        raise RewardkitError(
+            f"--out {out} is inside the installed rewardkit package ({package}); choose a folder of your own"
+        )
+    if root.exists() and not root.is_dir():
+        raise RewardkitError(f"--out {out} is a file; choose a folder")
     parts = {p.strip() for p in only.split(",") if p.strip()}
     known = {"clip", "itm", "captioner"}
     unknown = parts - known
