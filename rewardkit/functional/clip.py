@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -112,3 +113,23 @@ def distinct_image_groups(n_images: int, samples_per_image: int) -> list[list[in
     [[0, 2, 4], [1, 3, 5]]
     """
     return [[i * samples_per_image + j for i in range(n_images)] for j in range(samples_per_image)]
+
+
+def occurrence_groups(keys: Sequence[Hashable]) -> list[list[int]]:
+    """Split a batch into groups of distinct keys: group ``j`` holds the ``j``-th occurrence of each key.
+
+    The general form of :func:`distinct_image_groups` for any order (a captions file with several
+    captions per image): every group has each image at most once, so Φ can be computed on it.
+
+    >>> occurrence_groups(["a", "b", "a", "c", "a"])
+    [[0, 1, 3], [2], [4]]
+    """
+    seen: dict[Hashable, int] = {}
+    groups: list[list[int]] = []
+    for i, k in enumerate(keys):
+        j = seen.get(k, 0)
+        seen[k] = j + 1
+        if j == len(groups):
+            groups.append([])
+        groups[j].append(i)
+    return groups

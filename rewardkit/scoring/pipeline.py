@@ -144,7 +144,12 @@ class Scorer:
         if images is not None:
             inputs["images"] = list(images)
             inputs["image_keys"] = [file_key(r.image) for r in rows]
-        values = self.reward.score_components([r.caption for r in rows], **inputs)
+        from rewardkit.rewards.groups import score_components_grouped
+
+        # Φ (batch-dependent) over distinct images: a batch repeating an image is split into groups
+        values = score_components_grouped(
+            self.reward, [r.caption for r in rows], inputs.get("image_keys") or [r.id for r in rows], **inputs
+        )
         return [{"id": r.id, **{k: _json_value(v[i]) for k, v in values.items()}} for i, r in enumerate(rows)]
 
 

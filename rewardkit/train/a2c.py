@@ -377,26 +377,14 @@ class A2CTrainer:
 
         The batch is image-major with ``samples_per_image`` samples per image; with a batch-dependent
         component, the reward is computed on each group of
-        :func:`rewardkit.functional.distinct_image_groups` (one sample of every image), so Φ's softmax
-        (VLRM Eq. 5) runs over distinct images, and the values are put back at their captions.
+        :func:`rewardkit.functional.distinct_image_groups` (sample ``j`` of every image in group ``j``),
+        so Φ's softmax (VLRM Eq. 5) runs over distinct images, and the values are put back at their captions.
         """
-        from rewardkit.functional.clip import distinct_image_groups
+        from rewardkit.rewards.groups import score_components_grouped
 
-        s = self.config.samples_per_image
-        if s == 1 or not any(getattr(c.reward, "batch_dependent", False) for c in self.reward.components):
-            return self.reward.score_components(caps, images=images, ended_with_eos=ended)
-        out: dict[str, list[float]] = {}
-        for group in distinct_image_groups(len(caps) // s, s):
-            part = self.reward.score_components(
-                [caps[i] for i in group],
-                images=[images[i] for i in group],
-                ended_with_eos=[ended[i] for i in group],
-            )
-            for name, values in part.items():
-                column = out.setdefault(name, [math.nan] * len(caps))
-                for i, v in zip(group, values):
-                    column[i] = v
-        return out
+        image = list(range(len(caps) // self.config.samples_per_image))
+        keys = [i for i in image for _ in range(self.config.samples_per_image)]
+        return score_components_grouped(self.reward, caps, keys, images=images, ended_with_eos=ended)
 
     def returns(
         self, ids: torch.Tensor, mask: torch.Tensor, ended: list[bool], images: list[Any]
