@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -166,7 +165,9 @@ def preset_from_file(path: str | Path) -> PresetSpec:
             path,
             f"{where}.options",
             m.get("options") or {},
-            _declared(BACKENDS.get(backend), {"name", "pretrained", "device", "dtype", "batch_size", "cache"}),
+            _declared(
+                BACKENDS.get(backend), {"name", "pretrained", "device", "dtype", "batch_size", "cache"}
+            ),
         )
         models[str(name)] = ModelSpec(
             str(name),
@@ -203,7 +204,10 @@ def preset_from_file(path: str | Path) -> PresetSpec:
                     f"{path}: {where}.model: no model {model!r} in this file's models or the registry"
                 )
         options = _check_options(
-            path, f"{where}.options", c.get("options") or {}, _declared(REWARDS.get(reward), {"backend", "tokenizer"})
+            path,
+            f"{where}.options",
+            c.get("options") or {},
+            _declared(REWARDS.get(reward), {"backend", "tokenizer"}),
         )
         comps.append(
             ComponentSpec(
@@ -341,7 +345,9 @@ FULL_HASH_LIMIT = 2 << 30
 def _local_path(value: str) -> Path | None:
     raw = value[len("local-dir:") :] if value.startswith("local-dir:") else value
     path = Path(raw).expanduser()
-    return path if (value.startswith("local-dir:") or raw.startswith((".", "/", "~"))) or path.exists() else None
+    return (
+        path if (value.startswith("local-dir:") or raw.startswith((".", "/", "~"))) or path.exists() else None
+    )
 
 
 def _file_digest(path: Path, whole: bool) -> str:
@@ -412,13 +418,19 @@ def model_identity(spec: ModelSpec) -> dict[str, Any]:
     return out
 
 
-def reward_setup(spec: PresetSpec, weights: Mapping[str, float], only: list[str] | None = None) -> dict[str, Any]:
+def reward_setup(
+    spec: PresetSpec, weights: Mapping[str, float], only: list[str] | None = None
+) -> dict[str, Any]:
     """The resolved reward of a preset for resume records: per component its reward, weight, options and model identity."""
     comps: dict[str, Any] = {}
     for c in spec.components:
         if only is not None and c.name not in only:
             continue
-        entry: dict[str, Any] = {"reward": c.reward, "weight": weights.get(c.name, c.weight), "options": dict(c.options)}
+        entry: dict[str, Any] = {
+            "reward": c.reward,
+            "weight": weights.get(c.name, c.weight),
+            "options": dict(c.options),
+        }
         if c.model:
             entry["model"] = model_identity(model_spec(c.model, spec))
         comps[c.name] = entry

@@ -470,7 +470,16 @@ _CAPTIONING = "rewardkit.bench.benchmarks:BENCHMARKS."
 _REWARD = "rewardkit.bench.reward_run:REWARD_BENCHMARKS."
 for _name in ("coco-karpathy-test", "nocaps-val", "flickr30k-test", "esp", "toy", "toy-hard"):
     BENCHMARKS.register(_name, _CAPTIONING + _name)
-for _name in ("flickr8k-expert", "flickr8k-cf", "polaris", "pascal-50s", "foil", "toy-foil", "toy-pairs", "toy-hack"):
+for _name in (
+    "flickr8k-expert",
+    "flickr8k-cf",
+    "polaris",
+    "pascal-50s",
+    "foil",
+    "toy-foil",
+    "toy-pairs",
+    "toy-hack",
+):
     BENCHMARKS.register(_name, _REWARD + _name)
 
 

@@ -52,7 +52,9 @@ def test_recursive_aliases_are_refused_with_their_line(text):
 
 def test_small_aliases_still_work_and_count_their_expansion():
     assert load_yaml("w: &w 2.0\na: *w\nb: [*w, *w]\n", "f") == {"w": 2.0, "a": 2.0, "b": [2.0, 2.0]}
-    wide = "x: &x [" + ",".join(["1"] * 100) + "]\ny: [" + ",".join(["*x"] * (MAX_YAML_NODES // 100 + 1)) + "]\n"
+    wide = (
+        "x: &x [" + ",".join(["1"] * 100) + "]\ny: [" + ",".join(["*x"] * (MAX_YAML_NODES // 100 + 1)) + "]\n"
+    )
     with pytest.raises(ConfigFileError, match="more than"):
         load_yaml(wide, "f")
 

@@ -50,7 +50,9 @@ def test_a_benchmark_of_the_other_kind_is_named_as_such():
         get_benchmark("toy-foil")
     with pytest.raises(RewardkitError, match="'toy' is a captioning benchmark"):
         get_reward_benchmark("toy")
-    with pytest.raises(RewardkitError, match="unknown reward benchmark 'toy-fiol' \\(did you mean 'toy-foil'\\?\\)"):
+    with pytest.raises(
+        RewardkitError, match="unknown reward benchmark 'toy-fiol' \\(did you mean 'toy-foil'\\?\\)"
+    ):
         get_reward_benchmark("toy-fiol")
 
 

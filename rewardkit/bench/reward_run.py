@@ -82,7 +82,9 @@ def get_reward_benchmark(name: str) -> RewardBenchmark:
             raise RewardkitError(
                 f"{name!r} is a captioning benchmark (bench --model); reward benchmarks: {', '.join(known)}"
             )
-        raise RewardkitError(BENCHMARKS.unknown_message(name, known).replace("benchmark", "reward benchmark", 1))
+        raise RewardkitError(
+            BENCHMARKS.unknown_message(name, known).replace("benchmark", "reward benchmark", 1)
+        )
     return BENCHMARKS.get(name)
 
 

@@ -96,7 +96,9 @@ def _benchmarks() -> list[dict[str, Any]]:
             {
                 "name": n,
                 "kind": kind,
-                "for": "captioners (bench --model)" if kind == "captioning" else "reward models (bench --reward)",
+                "for": "captioners (bench --model)"
+                if kind == "captioning"
+                else "reward models (bench --reward)",
                 "measures": getattr(b, "headline", None) or f"CLIP Recall ({b.evaluator}), COCO metrics",
                 "offline": bool(getattr(b, "offline", False)),
                 "description": b.description,
@@ -153,7 +155,10 @@ def _training() -> list[dict[str, Any]]:
 def _value_heads() -> list[dict[str, Any]]:
     from rewardkit.registry import VALUE_HEADS
 
-    return [{"name": n, "class": VALUE_HEADS.target(n) or "", "computes": _doc(VALUE_HEADS.get(n))} for n in VALUE_HEADS]
+    return [
+        {"name": n, "class": VALUE_HEADS.target(n) or "", "computes": _doc(VALUE_HEADS.get(n))}
+        for n in VALUE_HEADS
+    ]
 
 
 LISTS: dict[str, Callable[[], list[dict[str, Any]]]] = {

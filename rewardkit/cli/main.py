@@ -13,6 +13,7 @@ from rich.console import Console
 from rewardkit import __version__
 from rewardkit.errors import RewardkitError
 
+
 def _flags_as_flags() -> None:
     """Show flags as flags in ``--help``: typer's rich help asks every option for a type label
     (``TyperOption.display_type_rich``), flags included, so ``--quiet`` read ``--quiet <bool>`` as if it
@@ -43,9 +44,10 @@ def _help_names() -> dict[str, str]:
     """Choice lists for help texts, generated from the registries (never typed in by hand)."""
     from rewardkit.registry import CAPTIONER_BACKENDS, MODELS, PRESETS, TRAINING, benchmarks_of
 
-    captioners = sorted([*MODELS.names(lambda m: m.backend in CAPTIONER_BACKENDS)] + [
-        a for a, t in MODELS.aliases().items() if MODELS.get(t).backend in CAPTIONER_BACKENDS
-    ])
+    captioners = sorted(
+        [*MODELS.names(lambda m: m.backend in CAPTIONER_BACKENDS)]
+        + [a for a, t in MODELS.aliases().items() if MODELS.get(t).backend in CAPTIONER_BACKENDS]
+    )
     return {
         "presets": _choices(PRESETS.names()),
         "training": _choices(TRAINING.names()),
@@ -122,7 +124,9 @@ def list_(
     from rewardkit.registry import did_you_mean
 
     if what is not None and what not in LISTS:
-        raise RewardkitError(f"rewardkit list: unknown {what!r}{did_you_mean(what, LISTS)}; use {_choices(LIST_KINDS)}")
+        raise RewardkitError(
+            f"rewardkit list: unknown {what!r}{did_you_mean(what, LISTS)}; use {_choices(LIST_KINDS)}"
+        )
     kinds = [what] if what else LIST_KINDS
     if as_json:
         data = {k: LISTS[k]() for k in kinds}
@@ -292,7 +296,9 @@ def bench(
         Path("leaderboard/results"), "--out", help="Where the result JSON and captions go."
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 or mps."),
-    batch_size: int = typer.Option(32, "--batch-size", help="Images (captioning) or captions (rewards) per batch."),
+    batch_size: int = typer.Option(
+        32, "--batch-size", help="Images (captioning) or captions (rewards) per batch."
+    ),
     no_repeat_ngram_size: int | None = typer.Option(
         None,
         "--no-repeat-ngram-size",

@@ -58,9 +58,8 @@ def train_models(
     tier: str = typer.Option("toy", "--tier", help="A toy tier: toy or hard (`rewardkit list tiers`)."),
 ) -> None:
     """Train the toy models (each at most ~20 min on 2 CPU cores) and save them in loader formats."""
-    from rewardkit.toy import models as m
-
     from rewardkit.registry import TIERS, resolve
+    from rewardkit.toy import models as m
 
     spec = TIERS.get(tier)
     w = spec.world()

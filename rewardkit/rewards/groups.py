@@ -37,7 +37,9 @@ def score_components_grouped(
 
     out: dict[str, list[float]] = {}
     for idx in groups:
-        values = reward.score_components([captions[i] for i in idx], **{k: part(v, idx) for k, v in inputs.items()})
+        values = reward.score_components(
+            [captions[i] for i in idx], **{k: part(v, idx) for k, v in inputs.items()}
+        )
         for name, column in values.items():
             full = out.setdefault(name, [math.nan] * n)
             for i, v in zip(idx, column):

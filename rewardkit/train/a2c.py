@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rewardkit.errors import RewardkitError
 from rewardkit.functional.a2c import (
     a2c_advantages,
     advantage_moments,
@@ -33,7 +34,6 @@ from rewardkit.functional.a2c import (
     token_entropy,
     value_loss,
 )
-from rewardkit.errors import RewardkitError
 from rewardkit.functional.assembly import TOKEN_LEVEL, sequence_weights, token_weights, weighted_total
 from rewardkit.train.config import TrainConfig, check_load_report, check_policy, run_setup
 from rewardkit.train.value_head import build_value_head
@@ -372,7 +372,9 @@ class A2CTrainer:
 
         return [clean_caption(t) for t in self.tokenizer.batch_decode(ids[:, 1:], skip_special_tokens=True)]
 
-    def score_components(self, caps: list[str], images: list[Any], ended: list[bool]) -> dict[str, list[float]]:
+    def score_components(
+        self, caps: list[str], images: list[Any], ended: list[bool]
+    ) -> dict[str, list[float]]:
         """Every reward component per caption; batch-dependent ones (Φ) over groups of distinct images.
 
         The batch is image-major with ``samples_per_image`` samples per image; with a batch-dependent
@@ -486,8 +488,16 @@ class A2CTrainer:
             h = ((ent * tm).sum(-1) / tm.sum(-1).clamp(min=1)).mean()
             loss = (l_p + l_v - cfg.entropy_coef * h) * frac
             if not torch.isfinite(loss):
-                what = "logits" if not torch.isfinite(logp).all() else "values" if not torch.isfinite(vals).all() else "loss"
-                raise self.diverged(f"non-finite {what}: policy loss {l_p.item():g}, value loss {l_v.item():g}")
+                what = (
+                    "logits"
+                    if not torch.isfinite(logp).all()
+                    else "values"
+                    if not torch.isfinite(vals).all()
+                    else "loss"
+                )
+                raise self.diverged(
+                    f"non-finite {what}: policy loss {l_p.item():g}, value loss {l_v.item():g}"
+                )
             acc.backward(loss)
             stats["loss_policy"] += l_p.item() * frac
             stats["loss_value"] += l_v.item() * frac
@@ -540,7 +550,9 @@ class A2CTrainer:
             try:
                 ids, _, _ = self.sample(embeds, 1, **settings, top_k=None, temperature=None)
             except TrainingDiverged:
-                raise self.diverged("non-finite next-token probabilities in the probe", self.step_index) from None
+                raise self.diverged(
+                    "non-finite next-token probabilities in the probe", self.step_index
+                ) from None
             caps.extend(self.captions(ids))
         r = toy_clip_recall(caps, images, clip)
         return {

@@ -199,7 +199,9 @@ RESUMABLE = ("steps", "probe_every", "probe_size", "checkpoint_every", "device")
 def _first_difference(old: Any, new: Any, where: str = "") -> tuple[str, Any, Any] | None:
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new), key=str):
-            found = _first_difference(old.get(key, "(absent)"), new.get(key, "(absent)"), f"{where}.{key}" if where else str(key))
+            found = _first_difference(
+                old.get(key, "(absent)"), new.get(key, "(absent)"), f"{where}.{key}" if where else str(key)
+            )
             if found:
                 return found
         return None

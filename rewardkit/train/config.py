@@ -240,10 +240,15 @@ def run_setup(cfg: TrainConfig) -> dict[str, Any]:
     from rewardkit.presets import load_preset, model_identity, reward_setup
     from rewardkit.registry import MODELS, REWARDS, ModelSpec
 
-    policy = MODELS.get(cfg.policy) if cfg.policy in MODELS else ModelSpec(cfg.policy, "blip2_captioner", cfg.policy)
+    policy = (
+        MODELS.get(cfg.policy)
+        if cfg.policy in MODELS
+        else ModelSpec(cfg.policy, "blip2_captioner", cfg.policy)
+    )
     preset = load_preset(cfg.preset)
     weights = {
-        c.name: REWARDS.get(c.reward).default_weight if c.weight is None else c.weight for c in preset.components
+        c.name: REWARDS.get(c.reward).default_weight if c.weight is None else c.weight
+        for c in preset.components
     }
     return {"policy": model_identity(policy), "reward": reward_setup(preset, weights)}
 
@@ -288,7 +293,9 @@ def check_policy(policy: str) -> str:
     try:
         data = _json.loads(config.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise RewardkitError(f"{config}: not a readable model config ({' '.join(str(exc).split())[:120]})") from None
+        raise RewardkitError(
+            f"{config}: not a readable model config ({' '.join(str(exc).split())[:120]})"
+        ) from None
     arch = data.get("architectures") if isinstance(data, dict) else None
     if not isinstance(arch, list) or "Blip2ForConditionalGeneration" not in arch:
         what = ", ".join(map(str, arch)) if isinstance(arch, list) and arch else "an unnamed architecture"

@@ -110,7 +110,10 @@ def test_unreadable_and_invalid_preset_files(folder, tmp_path):
 
 TYPED = [
     ("description: [a, b]\ncomponents: [{reward: bad}]\n", "description must be a string, not a list"),
-    ("components:\n  - reward: bad\n    weight: 1e3\n", "components[0].weight must be a number, not '1e3' (YAML reads"),
+    (
+        "components:\n  - reward: bad\n    weight: 1e3\n",
+        "components[0].weight must be a number, not '1e3' (YAML reads",
+    ),
     (
         "components:\n  - reward: repeat\n    options: {exempt: 5}\n",
         "components[0].options.exempt must be a list of strings or a string or a path or null, not 5",
@@ -160,7 +163,11 @@ def test_alias_bombs_and_recursive_aliases_are_one_line(folder, tmp_path):
 
     for name, text, says in [
         ("bomb.yaml", billion_laughs(), "YAML aliases expand to more than 10,000 values"),
-        ("rec.yaml", "components:\n  - reward: bad\n    options: &o\n      phrases: *o\n", "rec.yaml:3: a recursive YAML alias"),
+        (
+            "rec.yaml",
+            "components:\n  - reward: bad\n    options: &o\n      phrases: *o\n",
+            "rec.yaml:3: a recursive YAML alias",
+        ),
     ]:
         preset = tmp_path / name
         preset.write_text(text)
@@ -170,7 +177,16 @@ def test_alias_bombs_and_recursive_aliases_are_one_line(folder, tmp_path):
 
 def test_rewards_naming_no_component_is_refused(folder, text_preset, tmp_path):
     for value in (",", " , ,", ""):
-        run = cli("score", folder / "captions.jsonl", "--preset", text_preset, "--rewards", value, "-o", tmp_path / "o.jsonl")
+        run = cli(
+            "score",
+            folder / "captions.jsonl",
+            "--preset",
+            text_preset,
+            "--rewards",
+            value,
+            "-o",
+            tmp_path / "o.jsonl",
+        )
         assert run.code == 2
         line = run.error_line()
         assert "--rewards" in line and "names no component" in line and "bad, repeat, noeos" in line

@@ -45,7 +45,9 @@ def phi_reward(preset_file):
 
 def test_phi_refuses_repeated_images_in_one_call(phi_reward, images, tmp_path):
     caps = ["a red car", "a cat", "two dogs"]
-    with pytest.raises(RewardkitError, match=r"^phi \(VLRM Eq. 5\): captions 0 and 2 of this call share an image"):
+    with pytest.raises(
+        RewardkitError, match=r"^phi \(VLRM Eq. 5\): captions 0 and 2 of this call share an image"
+    ):
         phi_reward.score_components(caps, images=[images[0], images[1], images[0]])
     # the same pixels in another object, and the same file under two names, are the same image
     copy = images[0].copy()
@@ -58,7 +60,9 @@ def test_phi_refuses_repeated_images_in_one_call(phi_reward, images, tmp_path):
     assert len(phi_reward.score_components(caps, images=images[:3])["phi"]) == 3
 
 
-def test_trainer_phi_on_a_batch_with_repeats_equals_the_per_group_computation(train_config_file, tmp_path, images):
+def test_trainer_phi_on_a_batch_with_repeats_equals_the_per_group_computation(
+    train_config_file, tmp_path, images
+):
     from rewardkit.train.a2c import A2CTrainer
     from rewardkit.train.config import load_config
 
@@ -90,8 +94,12 @@ def test_scoring_a_file_with_several_captions_per_image_groups_them(preset_file,
     ims = [images[0], images[1], images[0], images[2], images[1]]
     keys = ["k0", "k1", "k0", "k2", "k1"]
     got = score_components_grouped(reward, caps, keys, images=ims, image_keys=keys)
-    first = reward.score_components(["a", "b", "d"], images=[images[0], images[1], images[2]], image_keys=["k0", "k1", "k2"])
+    first = reward.score_components(
+        ["a", "b", "d"], images=[images[0], images[1], images[2]], image_keys=["k0", "k1", "k2"]
+    )
     second = reward.score_components(["c", "e"], images=[images[0], images[1]], image_keys=["k0", "k1"])
-    assert got["phi"] == pytest.approx([first["phi"][0], first["phi"][1], second["phi"][0], first["phi"][2], second["phi"][1]])
+    assert got["phi"] == pytest.approx(
+        [first["phi"][0], first["phi"][1], second["phi"][0], first["phi"][2], second["phi"][1]]
+    )
     whole = reward.score_components(caps, images=ims, image_keys=[f"u{i}" for i in range(5)])
     assert got["itm"] == pytest.approx(whole["itm"], abs=1e-5)  # batch-independent parts are unchanged

@@ -14,7 +14,14 @@ from tests.reliability.conftest import cli
 
 @pytest.mark.parametrize(
     ("preset", "family"),
-    [("toy", TOY), ("toy-esper", TOY), ("toy-hard", TOY_HARD), ("toy-hard-rs", TOY_HARD), ("toy-hard-esper", TOY_HARD), ("vlrm-rs", VLRM)],
+    [
+        ("toy", TOY),
+        ("toy-esper", TOY),
+        ("toy-hard", TOY_HARD),
+        ("toy-hard-rs", TOY_HARD),
+        ("toy-hard-esper", TOY_HARD),
+        ("vlrm-rs", VLRM),
+    ],
 )
 def test_each_trainable_preset_starts_from_its_family(preset, family):
     cfg = load_config(preset)
@@ -70,7 +77,9 @@ def test_a_registered_model_that_is_not_a_captioner_is_refused(policy, says, tmp
 
 
 def test_folders_of_other_models_are_named(blip2_itm_dir, open_clip_dir, captioner_dir, tmp_path):
-    with pytest.raises(RewardkitError, match="is a Blip2ForImageTextRetrieval model .*not a BLIP-2 captioner"):
+    with pytest.raises(
+        RewardkitError, match="is a Blip2ForImageTextRetrieval model .*not a BLIP-2 captioner"
+    ):
         check_policy(str(blip2_itm_dir))
     with pytest.raises(RewardkitError, match="is an open_clip CLIP model folder"):
         check_policy(str(open_clip_dir))

@@ -31,10 +31,24 @@ def run_of_two_steps(tmp_path_factory, train_config_file):
     ("change", "where"),
     [({"lr": 1e-3}, "lr"), ({"gamma": 0.5}, "gamma"), ({"samples_per_image": 4}, "samples_per_image")],
 )
-def test_resume_with_another_setting_is_refused_naming_it(run_of_two_steps, train_config_file, tmp_path, change, where):
+def test_resume_with_another_setting_is_refused_naming_it(
+    run_of_two_steps, train_config_file, tmp_path, change, where
+):
     config = _config(tmp_path, train_config_file, **change)
     before = sorted(p.name for p in complete_checkpoints(run_of_two_steps))
-    r = cli("train", "--preset", "toy", "--config", config, "--steps", "4", "--out", run_of_two_steps, "--resume", "-q")
+    r = cli(
+        "train",
+        "--preset",
+        "toy",
+        "--config",
+        config,
+        "--steps",
+        "4",
+        "--out",
+        run_of_two_steps,
+        "--resume",
+        "-q",
+    )
     assert r.code == 2
     line = r.error_line()
     assert f"the config differs at {where}" in line and "a resume may change only steps" in line, line
@@ -54,7 +68,9 @@ def test_the_checkpoint_records_identities_not_install_paths(run_of_two_steps, t
     assert len(setup["policy"]["checkpoint_sha256"]) == 64
 
 
-def test_the_same_models_from_another_folder_resume(run_of_two_steps, train_config_file, preset_file, tmp_path):
+def test_the_same_models_from_another_folder_resume(
+    run_of_two_steps, train_config_file, preset_file, tmp_path
+):
     """Another checkout or environment: same weights, other paths (the toy models pinned by path were refused)."""
     moved = tmp_path / "elsewhere"
     spec = json.loads(preset_file.read_text())
@@ -72,7 +88,9 @@ def test_the_same_models_from_another_folder_resume(run_of_two_steps, train_conf
     check_resume(complete_checkpoints(run_of_two_steps)[0], cfg.to_dict(), run_setup(cfg))
     # ... but other weights at the same place are another model
     (captioner / "extra.bin").write_bytes(b"changed")
-    with pytest.raises(CheckpointError, match="setup \\(policy and reward models\\) differs at policy.checkpoint_sha256"):
+    with pytest.raises(
+        CheckpointError, match="setup \\(policy and reward models\\) differs at policy.checkpoint_sha256"
+    ):
         check_resume(complete_checkpoints(run_of_two_steps)[0], cfg.to_dict(), run_setup(cfg))
 
 
@@ -104,5 +122,9 @@ def test_divergence_ends_in_one_line_and_keeps_the_last_good_checkpoint(train_co
     assert f"step-{step:08d}" not in names
     if step > 1:
         assert names[0] == f"step-{step - 1:08d}" and f"{names[0]}, is kept" in line
-    logged = [json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()] if (out / "metrics.jsonl").exists() else []
+    logged = (
+        [json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+        if (out / "metrics.jsonl").exists()
+        else []
+    )
     assert all(s <= step for s in logged)  # nothing logged past the step that diverged
