@@ -40,8 +40,9 @@ def train_command(
         )
     if out.exists() and not out.is_dir():
         raise RewardkitError(f"--out {out} is a file; choose a folder")
-    if resume and candidates(out):  # before any model loads: the same run, or a one-line refusal
-        check_resume(candidates(out)[0], cfg.to_dict(), run_setup(cfg))
+    readable = [c for c in candidates(out) if (c / "config.json").is_file()] if resume else []
+    if readable:  # before any model loads: the same run, or a one-line refusal naming the difference
+        check_resume(readable[0], cfg.to_dict(), run_setup(cfg))
     console = Console(stderr=True)
     trainer = A2CTrainer(cfg, out, log=lambda msg: console.print(f"[yellow]{msg}[/]", highlight=False))
     if resume and trainer.load() is None:
