@@ -1,10 +1,19 @@
-"""One registry idea for models, presets, rewards and benchmarks: names to (lazy) objects."""
+"""One catalogue of names: models, presets, rewards, backends, benchmarks, toy tiers, training defaults, value heads.
+
+Every named thing is looked up here the same way (``REGISTRY.get(name)``, unknown names answered
+with :func:`did_you_mean` and the list); heavy objects are ``"module:attr"`` strings resolved on first
+use. ``rewardkit list`` prints these tables.
+
+Registering a benchmark is one line in the ``BENCHMARKS`` block below: its name and the spec it
+points to (a ``BenchmarkSpec`` in :mod:`rewardkit.bench.benchmarks` for captioning, a
+``RewardBenchmark`` in :mod:`rewardkit.bench.reward_run` for reward benchmarks).
+"""
 
 from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -15,12 +24,28 @@ T = TypeVar("T")
 
 
 def resolve(target: str) -> Any:
-    """Import a ``"package.module:attr"`` target."""
+    """Import a ``"package.module:attr"`` target; a dotted part after a mapping is a key of it.
+
+    >>> resolve("rewardkit.registry:MODELS").kind
+    'model'
+    """
+    from collections.abc import Mapping
+
     module, _, attr = target.partition(":")
     obj: Any = importlib.import_module(module)
     for part in attr.split(".") if attr else []:
-        obj = getattr(obj, part)
+        obj = obj[part] if isinstance(obj, Mapping) else getattr(obj, part)
     return obj
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 1) -> str:
+    """`` (did you mean 'x'?)`` for the closest known names, or an empty string: the one hint used everywhere.
+
+    >>> did_you_mean("vlmr", ["vlrm", "toy"])
+    " (did you mean 'vlrm'?)"
+    """
+    close = difflib.get_close_matches(str(name), list(known), n=n)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 class Registry(Generic[T]):
@@ -34,6 +59,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, T | str] = {}
+        self._targets: dict[str, str] = {}
         self._aliases: dict[str, str] = {}
 
     def register_alias(self, alias: str, target: str) -> None:
@@ -53,6 +79,12 @@ class Registry(Generic[T]):
         if name in self._entries and not overwrite:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._entries[name] = entry
+        if isinstance(entry, str) and ":" in entry:
+            self._targets[name] = entry
+
+    def target(self, name: str) -> str | None:
+        """The ``"module:attr"`` a lazy entry was registered with (``None`` for an object)."""
+        return self._targets.get(self.canonical(name))
 
     def decorator(self, name: str) -> Callable[[T], T]:
         def wrap(entry: T) -> T:
@@ -71,14 +103,14 @@ class Registry(Generic[T]):
             self._entries[name] = entry
         return entry  # type: ignore[return-value]
 
-    def unknown_message(self, name: str) -> str:
-        known = [*self._entries, *self._aliases]
-        close = difflib.get_close_matches(name, known, n=3)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-        return f"unknown {self.kind} {name!r}: {hint}known: {', '.join(sorted(known))}"
+    def unknown_message(self, name: str, known: Iterable[str] | None = None) -> str:
+        """``unknown KIND 'x' (did you mean 'y'?); known: ...`` (``known``: the names to offer, default all)."""
+        known = sorted([*self._entries, *self._aliases] if known is None else known)
+        return f"unknown {self.kind} {name!r}{did_you_mean(name, known, 3)}; known: {', '.join(known)}"
 
-    def names(self) -> list[str]:
-        return sorted(self._entries)
+    def names(self, where: Callable[[T], bool] | None = None) -> list[str]:
+        """Registered names (without aliases), those whose entry satisfies ``where`` if given."""
+        return sorted(n for n in self._entries if where is None or where(self.get(n)))
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries or name in self._aliases
@@ -106,6 +138,9 @@ REWARDS.register("phi", "rewardkit.rewards.vision:RetrievalPhi")
 
 TEXT_ONLY_REWARDS = frozenset({"bad", "repeat", "noeos"})
 """Rewards built without a model backend."""
+
+EVALUATOR_BACKENDS = frozenset({"open_clip", "hf_clip"})
+"""CLIP-family backends: a preset's evaluator (CLIP Recall, CLIPScore) must be one of these."""
 
 BACKENDS: Registry[Any] = Registry("backend")
 BACKENDS.register("open_clip", "rewardkit.backends.open_clip:OpenCLIPBackend")
@@ -312,7 +347,7 @@ MODELS.register_alias("blip2", "blip2-opt-2.7b")
 MODELS.register_alias("toy-sft", "toy-captioner")
 
 CAPTIONER_BACKENDS = frozenset({"blip2_captioner"})
-"""Backends of the models ``rewardkit bench --model NAME`` captions with."""
+"""Backends of the models ``rewardkit bench --model NAME`` captions with and ``rewardkit train --policy`` trains."""
 
 _PENALTIES = (ComponentSpec("bad", "bad"), ComponentSpec("repeat", "repeat"), ComponentSpec("noeos", "noeos"))
 
@@ -409,3 +444,110 @@ for _preset in (
     ),
 ):
     PRESETS.register(_preset.name, _preset)
+
+
+VALUE_HEADS: Registry[Any] = Registry("value head")
+"""A2C value heads on the language model's hidden states (``value_head`` in a training config)."""
+VALUE_HEADS.register("transformer", "rewardkit.train.value_head:TransformerValueHead")
+VALUE_HEADS.register("linear", "rewardkit.train.value_head:LinearValueHead")
+
+TRAINING: Registry[Any] = Registry("training defaults")
+"""Training defaults (a ``TrainConfig``) of every preset that can train, by its family: real size
+(VLRM Section 3.6), toy, toy-hard. ``rewardkit train --preset P`` starts from ``TRAINING.get(P)``
+with ``preset = P``; a preset without an entry is refused, never trained with another's settings."""
+for _name in ("vlrm", "vlrm-rs", "esper"):
+    TRAINING.register(_name, "rewardkit.train.config:VLRM")
+for _name in ("toy", "toy-esper"):
+    TRAINING.register(_name, "rewardkit.train.config:TOY")
+for _name in ("toy-hard", "toy-hard-rs", "toy-hard-esper"):
+    TRAINING.register(_name, "rewardkit.train.config:TOY_HARD")
+
+BENCHMARKS: Registry[Any] = Registry("benchmark")
+"""Benchmarks of every kind, one line each: captioning (a ``BenchmarkSpec``: items loader, evaluator,
+decoding) and reward benchmarks (a ``RewardBenchmark``: kind ``correlation``, ``pairwise`` or
+``hack``, headline metric). Both carry ``kind``."""
+_CAPTIONING = "rewardkit.bench.benchmarks:BENCHMARKS."
+_REWARD = "rewardkit.bench.reward_run:REWARD_BENCHMARKS."
+for _name in ("coco-karpathy-test", "nocaps-val", "flickr30k-test", "esp", "toy", "toy-hard"):
+    BENCHMARKS.register(_name, _CAPTIONING + _name)
+for _name in (
+    "flickr8k-expert",
+    "flickr8k-cf",
+    "polaris",
+    "composite",
+    "nebula",
+    "longcap-arena",
+    "pascal-50s",
+    "foil",
+    "toy-foil",
+    "toy-pairs",
+    "toy-hack",
+):
+    BENCHMARKS.register(_name, _REWARD + _name)
+
+
+def benchmarks_of(kind: str) -> list[str]:
+    """Names of the benchmarks of one kind: ``captioning``, ``correlation``, ``pairwise``, ``hack``, or ``reward`` (the last three)."""
+    kinds = ("correlation", "pairwise", "hack") if kind == "reward" else (kind,)
+    return BENCHMARKS.names(lambda b: getattr(b, "kind", "captioning") in kinds)
+
+
+@dataclass(frozen=True)
+class ToyTier:
+    """A toy tier: its scene generator, shipped models, bars, training budgets and named seed splits."""
+
+    name: str
+    scenes: str  # the scene module ("world"): sample_scene, render, describe, distinct_scenes, ...
+    weights: Path  # where its models ship
+    models: dict[str, str]  # role (clip, itm, opt, captioner) -> registered model name
+    preset: str  # the tier's VLRM preset (its other presets share the prefix)
+    benchmark: str  # the captioning benchmark drawn from it
+    bars: str  # "module:attr" of its quality bars
+    budgets: str | None  # "module:attr" of its models' training budgets (None: the trainers' defaults)
+    seeds: dict[str, str]  # named seed splits: which seeds each use draws from
+    description: str = ""
+
+    def world(self) -> Any:
+        """The scene module (imported on first use)."""
+        return importlib.import_module(self.scenes)
+
+
+_SEEDS = {
+    "model training pools": "0-3",
+    "quality bars (toy quality)": "1000+",
+    "A2C probe": "10000 + train seed",
+    "benchmark (bench --seed s)": "20000 + s",
+}
+TIERS: Registry[ToyTier] = Registry("toy tier")
+TIERS.register(
+    "toy",
+    ToyTier(
+        "toy",
+        "rewardkit.toy.scenes",
+        TOY_WEIGHTS,
+        {"clip": "toy-clip", "itm": "toy-itm", "opt": "toy-opt", "captioner": "toy-captioner"},
+        "toy",
+        "toy",
+        "rewardkit.toy.quality:BARS",
+        None,
+        _SEEDS,
+        "1-3 shapes: colour, size, position, background (data_cards/toy-world.md)",
+    ),
+)
+TIERS.register(
+    "toy-hard",
+    ToyTier(
+        "toy-hard",
+        "rewardkit.toy.hard",
+        TOY_HARD_WEIGHTS,
+        {"clip": "toy-hard-clip", "itm": "toy-hard-itm", "opt": "toy-hard-opt", "captioner": "toy-hard-sft"},
+        "toy-hard",
+        "toy-hard",
+        "rewardkit.toy.quality:HARD_BARS",
+        "rewardkit.toy.models:HARD_BUDGET",
+        {**_SEEDS, "held-out pairs": "compositional split (colour-shape, relation-shape)"},
+        "1-5 shapes with counts, relations and fills; compositional held-out split (data_cards/toy-hard.md)",
+    ),
+)
+TIERS.register_alias("easy", "toy")
+TIERS.register_alias("hard", "toy-hard")

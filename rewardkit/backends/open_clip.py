@@ -63,10 +63,9 @@ class OpenCLIPBackend(DualEncoder):
         if name.startswith("local-dir:") and not Path(name[len("local-dir:") :]).is_dir():
             raise CheckpointNotFoundError(f"open_clip folder {name[len('local-dir:') :]!r} does not exist")
         if not name.startswith(("hf-hub:", "local-dir:")) and name not in open_clip.list_models():
-            import difflib
+            from rewardkit.registry import did_you_mean
 
-            close = difflib.get_close_matches(name, open_clip.list_models(), n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            hint = did_you_mean(name, open_clip.list_models(), 3)
             raise RewardkitError(f"unknown open_clip architecture {name!r}{hint}")
         repo = _hub_id(name, pretrained)
         if repo and not _weights_cached(repo) and not hub_reachable():

@@ -31,6 +31,8 @@ class BenchmarkSpec:
     generation: dict[str, Any] = field(default_factory=dict)  # over VLRM Table 2 settings
     chat_prompt: str = "Provide a one-sentence caption for the provided image."  # lmms-eval's, for hf: models
     chat_max_new_tokens: int = 64  # lmms-eval's token cap for the task
+    loader: str = ""  # "module:attr" of ``f(data_dir, limit) -> list[BenchItem]`` (toy tiers: generated)
+    kind: str = "captioning"
 
 
 BENCHMARKS = {
@@ -38,19 +40,27 @@ BENCHMARKS = {
         "coco-karpathy-test",
         "clip-vit-g-14",
         "MS-COCO Karpathy test split, 5,000 images x 5 references (VLRM Table 3)",
+        loader="rewardkit.bench.benchmarks:coco_karpathy_items",
     ),
     "nocaps-val": BenchmarkSpec(
         "nocaps-val",
         "clip-vit-g-14",
         "NoCaps validation, 4,500 Open Images x 10 references (lmms-eval nocaps_val)",
         chat_max_new_tokens=1024,
+        loader="rewardkit.bench.benchmarks:nocaps_items",
     ),
     "flickr30k-test": BenchmarkSpec(
         "flickr30k-test",
         "clip-vit-g-14",
         "Flickr30k Karpathy test split, 1,000 images x 5 references (lmms-eval flickr30k_test)",
+        loader="rewardkit.bench.benchmarks:flickr30k_items",
     ),
-    "esp": BenchmarkSpec("esp", "clip-vit-b-32", "ESP styled captions on 996 COCO val2014 images (ESPER)"),
+    "esp": BenchmarkSpec(
+        "esp",
+        "clip-vit-b-32",
+        "ESP styled captions on 996 COCO val2014 images (ESPER)",
+        loader="rewardkit.bench.benchmarks:esp_items",
+    ),
     "toy": BenchmarkSpec(
         "toy",
         "toy-clip",
@@ -75,14 +85,19 @@ data_cards/toy-world.md)."""
 
 
 def get_benchmark(name: str) -> BenchmarkSpec:
-    """A benchmark by name, or an error listing them."""
-    if name not in BENCHMARKS:
-        import difflib
+    """A captioning benchmark by name (from the registry), or an error listing them."""
+    from rewardkit.registry import BENCHMARKS as REGISTERED
+    from rewardkit.registry import benchmarks_of
 
-        close = difflib.get_close_matches(name, list(BENCHMARKS), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise RewardkitError(f"unknown benchmark {name!r}{hint}; known: {', '.join(BENCHMARKS)}")
-    return BENCHMARKS[name]
+    captioning = benchmarks_of("captioning")
+    if name not in captioning:
+        if name in REGISTERED:
+            raise RewardkitError(
+                f"{name!r} is a {REGISTERED.get(name).kind} benchmark of reward models (bench --reward); "
+                f"captioning benchmarks: {', '.join(captioning)}"
+            )
+        raise RewardkitError(REGISTERED.unknown_message(name, captioning))
+    return REGISTERED.get(name)
 
 
 TOY_BENCH_SEED_OFFSET = 20_000
@@ -215,18 +230,14 @@ def load_items(
     name: str, *, data_dir: Path | None, work: Path, limit: int | None, seed: int
 ) -> list[BenchItem]:
     """The items of a benchmark (``toy`` is generated into ``work``)."""
-    get_benchmark(name)
+    spec = get_benchmark(name)
     if name in TOY_BENCHMARKS:
         return toy_items(work / f"{name}-images", limit or 1000, seed, TOY_BENCHMARKS[name])
     if data_dir is None:
         raise RewardkitError(f"benchmark {name!r} needs --data-dir (see data_cards/{name}.md)")
-    if name == "coco-karpathy-test":
-        return coco_karpathy_items(data_dir, limit)
-    if name == "flickr30k-test":
-        return flickr30k_items(data_dir, limit)
-    if name == "nocaps-val":
-        return nocaps_items(data_dir, limit)
-    return esp_items(data_dir, limit)
+    from rewardkit.registry import resolve
+
+    return resolve(spec.loader)(data_dir, limit)
 
 
 def as_rows(items: list[BenchItem], captions: list[str]) -> list[dict[str, Any]]:

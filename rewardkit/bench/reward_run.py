@@ -97,16 +97,19 @@ REWARD_SCALE = (
 
 
 def get_reward_benchmark(name: str) -> RewardBenchmark:
-    """A reward benchmark by name, or an error listing them."""
-    if name not in REWARD_BENCHMARKS:
-        import difflib
+    """A reward benchmark by name (from the registry), or an error listing them."""
+    from rewardkit.registry import BENCHMARKS, benchmarks_of
 
-        close = difflib.get_close_matches(name, list(REWARD_BENCHMARKS), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+    known = benchmarks_of("reward")
+    if name not in known:
+        if name in BENCHMARKS:
+            raise RewardkitError(
+                f"{name!r} is a captioning benchmark (bench --model); reward benchmarks: {', '.join(known)}"
+            )
         raise RewardkitError(
-            f"unknown reward benchmark {name!r}{hint}; known: {', '.join(REWARD_BENCHMARKS)}"
+            BENCHMARKS.unknown_message(name, known).replace("benchmark", "reward benchmark", 1)
         )
-    return REWARD_BENCHMARKS[name]
+    return BENCHMARKS.get(name)
 
 
 class RewardScorer:
@@ -129,9 +132,11 @@ class RewardScorer:
             if spec is not None:
                 names = [c.name for c in spec.components]
                 if tail not in names:
+                    from rewardkit.registry import did_you_mean
+
                     raise RewardkitError(
-                        f"--reward {name}: preset {head!r} has no component {tail!r}; "
-                        f"its components: {', '.join(names)}"
+                        f"--reward {name}: preset {spec.name!r} has no component {tail!r}"
+                        f"{did_you_mean(tail, names)}; its components: {', '.join(names)}"
                     )
                 preset, component = head, tail
         self.name, self.component, self.batch_size = name, component, batch_size

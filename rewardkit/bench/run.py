@@ -117,18 +117,13 @@ def captioner_spec(name: str) -> CaptionerSpec:
     path = Path(name).expanduser()
     if path.is_dir():
         return _from_folder(name, path)
-    import difflib
+    from rewardkit.registry import did_you_mean
 
     known = [n for n in [*MODELS.names(), *MODELS.aliases()] if MODELS.get(n).backend in CAPTIONER_BACKENDS]
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
+    hint = did_you_mean(name, known)
     raise RewardkitError(
         f"unknown model {name!r}{hint}; known: {', '.join(sorted(known))}, a captioner folder, hf:ID_OR_PATH or captions:PATH"
     )
-
-
-CAPTIONERS = {n: None for n in ("blip2", "vlrm", "vlrm-rs", "toy-sft", "toy-a2c", "toy-hard-sft")}
-"""Captioner names kept for scripts written before captioners joined ``MODELS`` (see ``rewardkit models``)."""
 
 
 def apply_delta(model: Any, state: dict[str, Any]) -> dict[str, list[str]]:

@@ -13,6 +13,52 @@ from rich.console import Console
 from rewardkit import __version__
 from rewardkit.errors import RewardkitError
 
+
+def _flags_as_flags() -> None:
+    """Show flags as flags in ``--help``: typer's rich help asks every option for a type label
+    (``TyperOption.display_type_rich``), flags included, so ``--quiet`` read ``--quiet <bool>`` as if it
+    took a value; its plain help skips flags (``if not self.is_flag``). Do the same in the rich one."""
+    from typer.core import TyperOption
+
+    original = TyperOption.display_type_rich
+    if getattr(original, "_rewardkit", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._rewardkit = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_as_flags()
+
+
+def _choices(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def _help_names() -> dict[str, str]:
+    """Choice lists for help texts, generated from the registries (never typed in by hand)."""
+    from rewardkit.registry import CAPTIONER_BACKENDS, MODELS, PRESETS, TRAINING, benchmarks_of
+
+    captioners = sorted(
+        [*MODELS.names(lambda m: m.backend in CAPTIONER_BACKENDS)]
+        + [a for a, t in MODELS.aliases().items() if MODELS.get(t).backend in CAPTIONER_BACKENDS]
+    )
+    return {
+        "presets": _choices(PRESETS.names()),
+        "training": _choices(TRAINING.names()),
+        "captioners": ", ".join(captioners),
+        "captioning": _choices(benchmarks_of("captioning")),
+        "reward_benchmarks": ", ".join(benchmarks_of("reward")),
+    }
+
+
+NAMES = _help_names()
+
 app = typer.Typer(
     name="rewardkit",
     help="Vision-language models as reward models for image captioning.",
@@ -43,6 +89,12 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="Show the full traceback of an error instead of one line (also RK_DEBUG=1; "
+        "accepted anywhere on the command line).",
+    ),
 ) -> None:
     """Vision-language models as reward models for image captioning."""
 
@@ -55,76 +107,54 @@ def env() -> None:
     render_env(collect_env())
 
 
+LIST_KINDS = ["models", "presets", "rewards", "backends", "benchmarks", "tiers", "training", "value-heads"]
+
+
+@app.command("list")
+def list_(
+    what: str | None = typer.Argument(
+        None, help=f"What to list: {_choices(LIST_KINDS)} (default: everything).", show_default=False
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON instead of tables."),
+) -> None:
+    """List the registries: models, presets, rewards, backends, benchmarks, toy tiers, training defaults, value heads."""
+    import json as _json
+
+    from rewardkit.cli.catalogue import LISTS, render
+    from rewardkit.registry import did_you_mean
+
+    if what is not None and what not in LISTS:
+        raise RewardkitError(
+            f"rewardkit list: unknown {what!r}{did_you_mean(what, LISTS)}; use {_choices(LIST_KINDS)}"
+        )
+    kinds = [what] if what else LIST_KINDS
+    if as_json:
+        data = {k: LISTS[k]() for k in kinds}
+        typer.echo(_json.dumps(data[what] if what else data, indent=2))
+        return
+    render(kinds, Console())
+
+
 @app.command()
 def models(
     as_json: bool = typer.Option(False, "--json", help="Print models, aliases and presets as JSON."),
 ) -> None:
-    """List the named models (reward models, evaluators, captioners), their aliases, and the presets."""
+    """List the named models and the presets (the same as `rewardkit list models` and `rewardkit list presets`)."""
     import json as _json
 
-    from rich.markup import escape
-    from rich.table import Table
-
-    from rewardkit.registry import MODELS, PRESETS
-
-    def comps(p: Any) -> str:
-        return ", ".join(
-            f"{-1 if c.weight is None else c.weight:g}x{c.reward}" + (f"[{c.model}]" if c.model else "")
-            for c in p.components
-        )
+    from rewardkit.cli.catalogue import LISTS, render
+    from rewardkit.registry import MODELS
 
     if as_json:
-        data = {
-            "models": [
-                {
-                    "name": MODELS.get(n).name,
-                    "backend": MODELS.get(n).backend,
-                    "checkpoint": MODELS.get(n).checkpoint,
-                    "pretrained": MODELS.get(n).pretrained,
-                    "computes": MODELS.get(n).computes,
-                    "size": MODELS.get(n).size,
-                }
-                for n in MODELS
-            ],
-            "aliases": MODELS.aliases(),
-            "presets": [
-                {
-                    "name": p.name,
-                    "components": comps(p),
-                    "evaluator": p.evaluator,
-                    "description": p.description,
-                }
-                for p in (PRESETS.get(n) for n in PRESETS)
-            ],
-        }
+        data = {"models": LISTS["models"](), "aliases": MODELS.aliases(), "presets": LISTS["presets"]()}
         typer.echo(_json.dumps(data, indent=2))
         return
     console = Console()
-    # Piped or redirected: print every cell whole (a terminal gets a table that fits its width).
-    wide = {} if console.is_terminal else {"no_wrap": True, "overflow": "ignore"}
-    if not console.is_terminal:
-        console = Console(width=100_000)
-    aliases = MODELS.aliases()
-    table = Table(title="models")
-    for col in ("name", "backend", "checkpoint", "computes", "size"):
-        table.add_column(col, **wide)
-    for name in MODELS:
-        m = MODELS.get(name)
-        ckpt = m.checkpoint + (f" / {m.pretrained}" if m.pretrained else "")
-        also = [a for a, t in aliases.items() if t == name]
-        label = m.name + (f" (also: {', '.join(also)})" if also else "")
-        table.add_row(label, m.backend, ckpt, m.computes, m.size)
-    console.print(table)
-    presets = Table(title="presets")
-    for col in ("name", escape("components (weight x reward[model])"), "evaluator", "description"):
-        presets.add_column(col, **wide)
-    for name in PRESETS:
-        p = PRESETS.get(name)
-        presets.add_row(p.name, escape(comps(p)), p.evaluator or "-", escape(p.description))
-    console.print(presets)
+    render(["models", "presets"], console)
     console.print(
         "A preset file (.yaml/.json) can be passed wherever a preset name goes; `bench --model` also takes a "
-        "captioner folder, hf:ID_OR_PATH or captions:PATH; see README."
+        "captioner folder, hf:ID_OR_PATH or captions:PATH; `rewardkit list` shows every registry; see README.",
+        soft_wrap=not console.is_terminal,
     )
 
 
@@ -133,7 +163,9 @@ def score(
     captions: Path = typer.Argument(
         ..., help="Captions JSONL: id, image, caption, references, style per row."
     ),
-    preset: str = typer.Option("toy", "--preset", "-p", help="Preset name or preset file (.yaml/.json)."),
+    preset: str = typer.Option(
+        "toy", "--preset", "-p", help=f"Preset name ({NAMES['presets']}) or preset file (.yaml/.json)."
+    ),
     rewards: str | None = typer.Option(
         None, "--rewards", help="Comma-separated components of the preset to use."
     ),
@@ -166,7 +198,7 @@ def score(
         captions=captions,
         out=out or default_out(captions),
         preset=preset,
-        rewards=[r.strip() for r in rewards.split(",") if r.strip()] if rewards else None,
+        rewards=_component_names(rewards, preset),
         image_root=image_root,
         on_error=on_error,
         resume=resume,
@@ -179,22 +211,44 @@ def score(
     raise typer.Exit(score_command(config, quiet=quiet))
 
 
+def _component_names(rewards: str | None, preset: str) -> list[str] | None:
+    """``--rewards a,b`` as names; given but naming nothing (``--rewards ,``) is a mistake, not "all"."""
+    if rewards is None:
+        return None
+    names = [r.strip() for r in rewards.split(",") if r.strip()]
+    if not names:
+        from rewardkit.presets import load_preset
+
+        have = ", ".join(c.name for c in load_preset(preset).components)
+        raise RewardkitError(
+            f"--rewards {rewards!r} names no component; give some of the preset's ({have}) or leave it out for all"
+        )
+    return names
+
+
 @app.command()
 def train(
     preset: str = typer.Option(
         "toy",
         "--preset",
         "-p",
-        help="toy, toy-hard, toy-hard-rs, toy-hard-esper, vlrm or vlrm-rs: the reward and the default settings.",
+        help=f"The reward and its training defaults: {NAMES['training']} (`rewardkit list training`).",
     ),
     config: Path | None = typer.Option(
         None, "--config", help="YAML/JSON file overriding any training setting."
     ),
     steps: int | None = typer.Option(None, "--steps", help="Total A2C iterations (default: the preset's)."),
     out: Path = typer.Option(
-        Path("runs/a2c"), "--out", help="Run folder: checkpoint/, metrics.jsonl, final policy."
+        Path("runs/a2c"),
+        "--out",
+        help="Run folder: checkpoints/ (numbered, crash-safe), metrics.jsonl, policy/ (the final captioner).",
     ),
-    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint exactly."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue OUT from its newest checkpoint in OUT/checkpoints/, exactly; only steps, logging and "
+        "checkpoint settings may change.",
+    ),
     policy: str | None = typer.Option(
         None, "--policy", help="Starting captioner (model name or BLIP-2 folder)."
     ),
@@ -215,7 +269,7 @@ def bench(
         None,
         "--model",
         "-m",
-        help="A captioner: a name from `rewardkit models` (blip2, vlrm, vlrm-rs, toy-sft, toy-a2c), a folder "
+        help=f"A captioner: a name from `rewardkit models` ({NAMES['captioners']}), a folder "
         "(a `rewardkit train` OUT or OUT/policy, any saved captioner), hf:ID_OR_PATH, or captions:PATH.",
     ),
     reward: str | None = typer.Option(
@@ -229,9 +283,8 @@ def bench(
         None,
         "--benchmark",
         "-b",
-        help="Captioners: coco-karpathy-test, nocaps-val, flickr30k-test, esp or toy (default: by model). "
-        "Rewards (several as X,Y): flickr8k-expert, flickr8k-cf, polaris, composite, nebula, longcap-arena, "
-        "pascal-50s, foil, toy-foil, toy-pairs, toy-hack.",
+        help=f"Captioners: {NAMES['captioning']} (default: by model). Rewards: {NAMES['reward_benchmarks']} "
+        "(`rewardkit list benchmarks`).",
     ),
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="Folder with the benchmark's annotation file and images."
@@ -243,8 +296,10 @@ def bench(
     out: Path = typer.Option(
         Path("leaderboard/results"), "--out", help="Where the result JSON and captions go."
     ),
-    device: str = typer.Option("auto", "--device"),
-    batch_size: int = typer.Option(32, "--batch-size"),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 or mps."),
+    batch_size: int = typer.Option(
+        32, "--batch-size", help="Images (captioning) or captions (rewards) per batch."
+    ),
     no_repeat_ngram_size: int | None = typer.Option(
         None,
         "--no-repeat-ngram-size",
@@ -261,7 +316,7 @@ def bench(
         "--max-new-tokens",
         help="Token cap (default: VLRM Table 2's 60; hf: models lmms-eval's per task).",
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or result line."),
     nebula_corrections: bool = typer.Option(
         True,
         "--nebula-corrections/--no-nebula-corrections",

@@ -11,6 +11,17 @@ from rich.table import Table
 
 from rewardkit.errors import RewardkitError
 
+
+def _tier_names() -> str:
+    from rewardkit.registry import TIERS
+
+    aliases = TIERS.aliases()
+    return ", ".join(n + "".join(f" ({a})" for a, t in aliases.items() if t == n) for n in TIERS.names())
+
+
+TIER_NAMES = _tier_names()
+"""The tiers and their aliases, for help texts (from the registry)."""
+
 app = typer.Typer(
     help="The toy world: procedural scenes and the small models shipped with rewardkit.", no_args_is_help=True
 )
@@ -21,9 +32,7 @@ def make_set(
     n: int = typer.Option(100, "--n", help="Number of scenes."),
     seed: int = typer.Option(0, "--seed", help="Scene seed (the same set on every machine)."),
     out: Path = typer.Option(..., "--out", help="Folder for images/ and captions.jsonl."),
-    tier: str = typer.Option(
-        "toy", "--tier", help="toy (1-3 shapes) or hard (1-5 shapes, compositional held-out split)."
-    ),
+    tier: str = typer.Option("toy", "--tier", help=f"A toy tier: {TIER_NAMES} (`rewardkit list tiers`)."),
 ) -> None:
     """Write OUT/images/*.png and OUT/captions.jsonl (id, image, caption, terse, references, scene)."""
     from rich.progress import Progress
@@ -43,10 +52,11 @@ def make_set(
 
 @app.command("train-models")
 def train_models(
-    out: Path = typer.Option(
+    out: Path | None = typer.Option(
         None,
         "--out",
-        help="Where to save the models (default: the package's toy/weights or toy/weights-hard).",
+        help="Folder to save the models in (required: the shipped models inside the package are never "
+        "overwritten; score with them through a preset file pointing at this folder).",
     ),
     seed: int = typer.Option(0, "--seed", help="Training seed."),
     only: str = typer.Option(
@@ -54,14 +64,27 @@ def train_models(
         "--only",
         help="Comma-separated: clip, itm, captioner (captioner also writes opt).",
     ),
-    tier: str = typer.Option("toy", "--tier", help="toy or hard."),
+    tier: str = typer.Option("toy", "--tier", help=f"A toy tier: {TIER_NAMES} (`rewardkit list tiers`)."),
 ) -> None:
     """Train the toy models (each at most ~20 min on 2 CPU cores) and save them in loader formats."""
+    from rewardkit.registry import TIERS, resolve
     from rewardkit.toy import models as m
 
-    w = m.world(tier)
-    budget = m.HARD_BUDGET if w is not m.sc else {}
-    root = out or m.weights_dir(w)
+    spec = TIERS.get(tier)
+    w = spec.world()
+    budget = resolve(spec.budgets) if spec.budgets else {}
+    if out is None:
+        raise RewardkitError(
+            "toy train-models needs --out FOLDER (the shipped models inside the package are never overwritten)"
+        )
+    root = out.expanduser()
+    package = Path(m.__file__).resolve().parent.parent
+    if root.resolve() == package or package in root.resolve().parents:
+        raise RewardkitError(
+            f"--out {out} is inside the installed rewardkit package ({package}); choose a folder of your own"
+        )
+    if root.exists() and not root.is_dir():
+        raise RewardkitError(f"--out {out} is a file; choose a folder")
     parts = {p.strip() for p in only.split(",") if p.strip()}
     known = {"clip", "itm", "captioner"}
     unknown = parts - known
@@ -97,7 +120,9 @@ def quality(
         "--unseen/--no-unseen",
         help="Also report overlap with the training pools and the bars on the unseen part.",
     ),
-    tier: str = typer.Option("toy", "--tier", help="toy or hard (hard: on its compositional split)."),
+    tier: str = typer.Option(
+        "toy", "--tier", help=f"A toy tier: {TIER_NAMES} (toy-hard: on its compositional split)."
+    ),
 ) -> None:
     """Measure the toy world's quality bars on fresh scenes (see data_cards/toy-world.md)."""
     from rewardkit.toy.models import world

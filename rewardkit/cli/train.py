@@ -25,10 +25,11 @@ def train_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rewardkit.train.a2c import A2CTrainer
-    from rewardkit.train.checkpoint import candidates
-    from rewardkit.train.config import load_config
+    from rewardkit.train.checkpoint import candidates, check_resume
+    from rewardkit.train.config import check_policy, load_config, run_setup
 
     cfg = load_config(preset, config_path, steps=steps, policy=policy, device=device)
+    check_policy(cfg.policy)  # before any model loads
     world = int(os.environ.get("WORLD_SIZE", "1"))
     started = (out / "metrics.jsonl").exists() or bool(candidates(out))
     if resume and not started:
@@ -39,6 +40,9 @@ def train_command(
         )
     if out.exists() and not out.is_dir():
         raise RewardkitError(f"--out {out} is a file; choose a folder")
+    readable = [c for c in candidates(out) if (c / "config.json").is_file()] if resume else []
+    if readable:  # before any model loads: the same run, or a one-line refusal naming the difference
+        check_resume(readable[0], cfg.to_dict(), run_setup(cfg))
     console = Console(stderr=True)
     trainer = A2CTrainer(cfg, out, log=lambda msg: console.print(f"[yellow]{msg}[/]", highlight=False))
     if resume and trainer.load() is None:

@@ -6,7 +6,13 @@ Importing this module does not import torch (CIDEr-D needs numpy); tensor functi
 from rewardkit.functional.a2c import advantage_moments, normalize_with_moments, normalized_advantages
 from rewardkit.functional.assembly import token_weights, weighted_total
 from rewardkit.functional.cider import cider_d
-from rewardkit.functional.clip import clip_score, pair_cosine, ref_clip_score, retrieval_softmax_phi
+from rewardkit.functional.clip import (
+    clip_score,
+    distinct_image_groups,
+    pair_cosine,
+    ref_clip_score,
+    retrieval_softmax_phi,
+)
 from rewardkit.functional.correlation import kendall_tau, kendall_tau_b, kendall_tau_c, pairwise_accuracy
 from rewardkit.functional.penalties import (
     bad_phrase_flags,
@@ -51,6 +57,7 @@ __all__ = [
     "pair_cosine",
     "ref_clip_score",
     "retrieval_softmax_phi",
+    "distinct_image_groups",
     "bad_phrase_flags",
     "bad_phrase_spans",
     "batch_token_returns",

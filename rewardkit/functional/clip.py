@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -97,3 +98,38 @@ def retrieval_softmax_phi(sim: Tensor) -> Tensor:
         raise ValueError("retrieval_softmax_phi needs at least 2 pairs (the std of one value is undefined)")
     d = torch.diagonal(torch.softmax(sim, dim=0) * torch.softmax(sim, dim=1))
     return (d - d.mean()) / d.std()
+
+
+def distinct_image_groups(n_images: int, samples_per_image: int) -> list[list[int]]:
+    """Index groups of a batch ordered image-major (caption ``i * s + j`` is sample ``j`` of image ``i``)
+    in which every image appears once: group ``j`` holds sample ``j`` of each image.
+
+    VLRM Eq. 5 is a softmax over a batch of *distinct* images: with repeats, a caption would compete
+    with its own image's other samples. A trainer that draws ``s`` samples per image therefore
+    computes Φ over these ``s`` groups of ``n_images`` pairs each (so every Φ is over ``n_images``
+    distinct images, standardised within its group) and places the values back at their captions.
+
+    >>> distinct_image_groups(3, 2)
+    [[0, 2, 4], [1, 3, 5]]
+    """
+    return [[i * samples_per_image + j for i in range(n_images)] for j in range(samples_per_image)]
+
+
+def occurrence_groups(keys: Sequence[Hashable]) -> list[list[int]]:
+    """Split a batch into groups of distinct keys: group ``j`` holds the ``j``-th occurrence of each key.
+
+    The general form of :func:`distinct_image_groups` for any order (a captions file with several
+    captions per image): every group has each image at most once, so Φ can be computed on it.
+
+    >>> occurrence_groups(["a", "b", "a", "c", "a"])
+    [[0, 1, 3], [2], [4]]
+    """
+    seen: dict[Hashable, int] = {}
+    groups: list[list[int]] = []
+    for i, k in enumerate(keys):
+        j = seen.get(k, 0)
+        seen[k] = j + 1
+        if j == len(groups):
+            groups.append([])
+        groups[j].append(i)
+    return groups

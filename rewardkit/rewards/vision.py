@@ -172,8 +172,9 @@ class RefLogProb(Reward):
 class RetrievalPhi(_ImageTextReward):
     """Φ of VLRM Eq. 5 over the batch: how much better caption k retrieves its image than the others do.
 
-    The batch is the call's (image, caption) pairs; each must have a distinct image. Fewer than
-    two pairs give NaN.
+    The batch is the call's (image, caption) pairs; each must have a distinct image (a repeated
+    image, by ``image_keys``, file content or pixels, is refused: split such batches with
+    :func:`rewardkit.functional.distinct_image_groups`). Fewer than two pairs give NaN.
     """
 
     name = "phi"
@@ -183,6 +184,19 @@ class RetrievalPhi(_ImageTextReward):
         if len(captions) < 2:
             return [math.nan] * len(captions)
         images, keys = self._inputs(captions, inputs)
+        if keys is None:
+            from rewardkit.backends.base import image_key
+
+            keys = [image_key(im) for im in images]
+        seen: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            if k in seen:
+                raise RewardkitError(
+                    f"phi (VLRM Eq. 5): captions {seen[k]} and {i} of this call share an image; Φ is a softmax "
+                    "over distinct images, so give one caption per image per call (e.g. one group per sample, "
+                    "rewardkit.functional.distinct_image_groups)"
+                )
+            seen[k] = i
         img = self.backend.encode_images(images, keys)
         txt = self.backend.encode_texts(captions)
         return retrieval_softmax_phi(img @ txt.T).tolist()

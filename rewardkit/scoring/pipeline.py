@@ -119,20 +119,15 @@ class Scorer:
 
     def setup(self) -> dict[str, Any]:
         """What decides every row's scores besides the row: components, weights, models, options, dtype."""
-        from rewardkit.presets import model_spec
+        from rewardkit.presets import model_identity, model_spec
 
         specs = {c.name: c for c in self.preset.components}
         comps: dict[str, Any] = {}
         for c in self.reward.components:
             spec = specs[c.name]
             entry: dict[str, Any] = {"reward": spec.reward, "weight": c.weight, "options": dict(spec.options)}
-            if spec.model:
-                m = model_spec(spec.model, self.preset)
-                entry["model"] = {
-                    "backend": m.backend,
-                    "checkpoint": m.checkpoint,
-                    "pretrained": m.pretrained,
-                }
+            if spec.model:  # what decides its outputs, not the folder it is installed in
+                entry["model"] = model_identity(model_spec(spec.model, self.preset))
             comps[c.name] = entry
         setup: dict[str, Any] = {"components": comps, "dtype": self.config.dtype}
         if self.batch_dependent:  # Φ is computed over each batch: its values depend on the batching
@@ -149,7 +144,12 @@ class Scorer:
         if images is not None:
             inputs["images"] = list(images)
             inputs["image_keys"] = [file_key(r.image) for r in rows]
-        values = self.reward.score_components([r.caption for r in rows], **inputs)
+        from rewardkit.rewards.groups import score_components_grouped
+
+        # Φ (batch-dependent) over distinct images: a batch repeating an image is split into groups
+        values = score_components_grouped(
+            self.reward, [r.caption for r in rows], inputs.get("image_keys") or [r.id for r in rows], **inputs
+        )
         return [{"id": r.id, **{k: _json_value(v[i]) for k, v in values.items()}} for i, r in enumerate(rows)]
 
 

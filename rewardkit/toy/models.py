@@ -43,16 +43,10 @@ HARD_BUDGET: dict[str, dict[str, int]] = {
 
 
 def world(tier: str) -> World:
-    """The scene module of a tier: ``toy`` or ``hard``."""
-    if tier in ("toy", "easy"):
-        return sc
-    if tier in ("hard", "toy-hard"):
-        from rewardkit.toy import hard
+    """The scene module of a tier (``toy``/``easy`` or ``toy-hard``/``hard``; see ``rewardkit list tiers``)."""
+    from rewardkit.registry import TIERS
 
-        return hard
-    from rewardkit.errors import RewardkitError
-
-    raise RewardkitError(f"unknown toy tier {tier!r}; known: toy, hard")
+    return TIERS.get(tier).world()
 
 
 def weights_dir(w: World) -> Path:

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rewardkit.errors import RewardkitError
 from rewardkit.functional.a2c import (
     a2c_advantages,
     advantage_moments,
@@ -34,7 +35,7 @@ from rewardkit.functional.a2c import (
     value_loss,
 )
 from rewardkit.functional.assembly import TOKEN_LEVEL, sequence_weights, token_weights, weighted_total
-from rewardkit.train.config import TrainConfig
+from rewardkit.train.config import TrainConfig, check_load_report, check_policy, run_setup
 from rewardkit.train.value_head import build_value_head
 
 
@@ -126,6 +127,10 @@ class A2CModel(nn.Module):
         return logp, ent, vals
 
 
+class TrainingDiverged(RewardkitError):
+    """Non-finite losses, logits, returns or weights: the run stops before checkpointing the step."""
+
+
 TOY_DATA = ("toy", "toy-hard")
 """``data`` values that draw procedural scenes (``toy-hard``: its training split only)."""
 
@@ -189,7 +194,6 @@ class A2CTrainer:
 
         from rewardkit.backends.base import load_hf
         from rewardkit.presets import build_reward, load_preset
-        from rewardkit.registry import MODELS
 
         self.config, self.out, self.log = config, Path(out), log
         from rewardkit.backends.base import resolve_device
@@ -198,16 +202,15 @@ class A2CTrainer:
         cpu = config.device == "cpu" or not torch.cuda.is_available()
         self.acc = accelerator or Accelerator(mixed_precision=config.mixed_precision, cpu=cpu)
         torch.manual_seed(config.seed)
-        policy = config.policy
-        if policy in MODELS:
-            policy = MODELS.get(policy).checkpoint
+        policy = check_policy(config.policy)
         self.policy_name = policy
         from rewardkit.backends.base import resolve_dtype
 
         # On CPUs without native bf16 (no AVX512-BF16/AMX), bf16 backward runs ~12x slower than fp32
         # (benchmarks/results/real_size.json): a bf16 checkpoint can be trained as fp32 with policy_dtype.
         kwargs = {} if config.policy_dtype == "auto" else {"dtype": resolve_dtype(config.policy_dtype)}
-        blip2 = load_hf(Blip2ForConditionalGeneration, policy, **kwargs)
+        blip2, info = load_hf(Blip2ForConditionalGeneration, policy, output_loading_info=True, **kwargs)
+        check_load_report(config.policy, info)
         self.tokenizer = load_hf(AutoTokenizer, policy)
         self.image_processor = load_hf(AutoImageProcessor, policy)
         self.preset = load_preset(config.preset)
@@ -332,14 +335,21 @@ class A2CTrainer:
         }
         settings.update(generation)
         settings = {k: v for k, v in settings.items() if v is not None}
+        if not torch.isfinite(prefix).all():
+            raise self.diverged("non-finite visual prefix from the Q-Former")
         with core.lm.disable_adapter():
-            gen = core.lm.generate(
-                inputs_embeds=inputs,
-                attention_mask=att,
-                eos_token_id=tok.eos_token_id,
-                pad_token_id=tok.pad_token_id,
-                **settings,
-            )
+            try:
+                gen = core.lm.generate(
+                    inputs_embeds=inputs,
+                    attention_mask=att,
+                    eos_token_id=tok.eos_token_id,
+                    pad_token_id=tok.pad_token_id,
+                    **settings,
+                )
+            except RuntimeError as exc:  # torch.multinomial on inf/NaN probabilities
+                if "probability tensor" in str(exc) or "nan" in str(exc).lower():
+                    raise self.diverged("non-finite next-token probabilities while sampling") from None
+                raise
         eos = tok.eos_token_id
         rows, ended = [], []
         for seq in gen.tolist():
@@ -362,6 +372,22 @@ class A2CTrainer:
 
         return [clean_caption(t) for t in self.tokenizer.batch_decode(ids[:, 1:], skip_special_tokens=True)]
 
+    def score_components(
+        self, caps: list[str], images: list[Any], ended: list[bool]
+    ) -> dict[str, list[float]]:
+        """Every reward component per caption; batch-dependent ones (Φ) over groups of distinct images.
+
+        The batch is image-major with ``samples_per_image`` samples per image; with a batch-dependent
+        component, the reward is computed on each group of
+        :func:`rewardkit.functional.distinct_image_groups` (sample ``j`` of every image in group ``j``),
+        so Φ's softmax (VLRM Eq. 5) runs over distinct images, and the values are put back at their captions.
+        """
+        from rewardkit.rewards.groups import score_components_grouped
+
+        image = list(range(len(caps) // self.config.samples_per_image))
+        keys = [i for i in image for _ in range(self.config.samples_per_image)]
+        return score_components_grouped(self.reward, caps, keys, images=images, ended_with_eos=ended)
+
     def returns(
         self, ids: torch.Tensor, mask: torch.Tensor, ended: list[bool], images: list[Any]
     ) -> tuple[torch.Tensor, dict[str, list[float]]]:
@@ -375,7 +401,7 @@ class A2CTrainer:
         from rewardkit.functional.returns import batch_token_returns_from_ids
 
         caps = self.captions(ids)
-        comps = self.reward.score_components(caps, images=images, ended_with_eos=ended)
+        comps = self.score_components(caps, images, ended)
         seq = weighted_total(comps, self.seq_weights)
         seq = [0.0 if math.isnan(x) else x for x in seq]
         tok = self.tokenizer
@@ -394,6 +420,30 @@ class A2CTrainer:
         comps["length"] = tok_mask.sum(-1).float().tolist()
         return ret, comps
 
+    def diverged(self, what: str, step: int | None = None) -> TrainingDiverged:
+        """The one-line error of a run that diverged at ``step`` (default: the step being computed)."""
+        from rewardkit.train.checkpoint import complete_checkpoints
+
+        step = self.step_index + 1 if step is None else step
+        kept = complete_checkpoints(self.out)
+        last = f"the last checkpoint, {kept[0].name}, is kept" if kept else "no checkpoint was written"
+        return TrainingDiverged(
+            f"training diverged at step {step} ({what}); lower lr (now {self.config.lr:g}) or grad_clip "
+            f"(now {self.config.grad_clip:g}) and start a new run; {last}"
+        )
+
+    @torch.no_grad()
+    def check_finite(self) -> None:
+        """Raise :class:`TrainingDiverged` when the updated policy gives non-finite logits on the last batch."""
+        if getattr(self, "_last_batch", None) is None:
+            return
+        embeds, ids, mask = self._last_batch
+        logp, _, vals = self.core(embeds, ids, mask)
+        if not torch.isfinite(logp).all():
+            raise self.diverged("non-finite logits after the update", self.step_index)
+        if vals is not None and not torch.isfinite(vals).all():
+            raise self.diverged("non-finite values after the update", self.step_index)
+
     def step(self) -> dict[str, Any]:
         """One A2C iteration over ``captions_per_step`` captions; returns its metrics."""
         cfg, acc = self.config, self.acc
@@ -407,6 +457,8 @@ class A2CTrainer:
         rep_images = [im for im in images for _ in range(cfg.samples_per_image)]
         returns, comps = self.returns(ids, mask, ended, rep_images)
         tok_mask = mask[:, 1:].float()
+        if not torch.isfinite(returns).all():
+            raise self.diverged("non-finite returns")
         embeds_rep = embeds.repeat_interleave(cfg.samples_per_image, 0)
         # Pass 1 (no grad): values of the whole batch, for the batch-wide normalisation of A.
         with torch.no_grad():
@@ -435,6 +487,17 @@ class A2CTrainer:
             l_v = value_loss(vals, returns[sl], tm)
             h = ((ent * tm).sum(-1) / tm.sum(-1).clamp(min=1)).mean()
             loss = (l_p + l_v - cfg.entropy_coef * h) * frac
+            if not torch.isfinite(loss):
+                what = (
+                    "logits"
+                    if not torch.isfinite(logp).all()
+                    else "values"
+                    if not torch.isfinite(vals).all()
+                    else "loss"
+                )
+                raise self.diverged(
+                    f"non-finite {what}: policy loss {l_p.item():g}, value loss {l_v.item():g}"
+                )
             acc.backward(loss)
             stats["loss_policy"] += l_p.item() * frac
             stats["loss_value"] += l_v.item() * frac
@@ -442,8 +505,12 @@ class A2CTrainer:
         if cfg.grad_clip:
             acc.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], cfg.grad_clip)
         self.optimizer.step()
+        bad = [n for n, p in self.core.named_parameters() if p.requires_grad and not torch.isfinite(p).all()]
+        if bad:
+            raise self.diverged(f"non-finite weights after the update, e.g. {bad[0]}")
         self.scheduler.step()
         self.step_index += 1
+        self._last_batch = (embeds_rep[:micro], ids[:micro], mask[:micro])
         metrics: dict[str, Any] = {
             "step": self.step_index,
             "lr": self.optimizer.param_groups[0]["lr"],
@@ -480,7 +547,12 @@ class A2CTrainer:
         settings = {**VLRM_GENERATION, **get_benchmark(self.config.data).generation}
         for i in range(0, len(images), 50):
             embeds = self.core.image_embeds(self.pixel_values(images[i : i + 50]))
-            ids, _, _ = self.sample(embeds, 1, **settings, top_k=None, temperature=None)
+            try:
+                ids, _, _ = self.sample(embeds, 1, **settings, top_k=None, temperature=None)
+            except TrainingDiverged:
+                raise self.diverged(
+                    "non-finite next-token probabilities in the probe", self.step_index
+                ) from None
             caps.extend(self.captions(ids))
         r = toy_clip_recall(caps, images, clip)
         return {
@@ -514,7 +586,9 @@ class A2CTrainer:
                 "scheduler": self.scheduler.state_dict(),
                 **self.state(),
             }
-            folder = write_checkpoint(self.out, self.step_index, trainable, state, self.config.to_dict())
+            folder = write_checkpoint(
+                self.out, self.step_index, trainable, state, self.config.to_dict(), run_setup(self.config)
+            )
         acc.wait_for_everyone()
         return folder
 
@@ -526,6 +600,7 @@ class A2CTrainer:
         """
         from rewardkit.train.checkpoint import (
             CheckpointError,
+            check_resume,
             load_latest,
             read_checkpoint,
             read_metrics,
@@ -539,6 +614,7 @@ class A2CTrainer:
             found = load_latest(Path(path) if path is not None else self.out, log=self.log)
             folder, weights, state = found if found else (None, None, None)
         if folder is not None:
+            check_resume(folder, self.config.to_dict(), run_setup(self.config))
             own = self.core.state_dict()
             bad = [k for k in weights if k not in own or own[k].shape != weights[k].shape]
             if bad:
@@ -607,6 +683,7 @@ class A2CTrainer:
             if cfg.checkpoint_every and (
                 self.step_index % cfg.checkpoint_every == 0 or self.step_index == steps or out_of_time
             ):
+                self.check_finite()  # a checkpoint is never written from weights that give NaN
                 self.save()
             if out_of_time:
                 break

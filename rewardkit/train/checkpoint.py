@@ -2,7 +2,7 @@
 
 Layout of a run folder::
 
-    checkpoints/step-00000050/  trainable.safetensors  state.pt  config.json  COMPLETE
+    checkpoints/step-00000050/  trainable.safetensors  state.pt  config.json  setup.json  COMPLETE
     checkpoints/step-00000100/  ...
     checkpoints/LATEST          "step-00000100"
 
@@ -11,6 +11,10 @@ written under a temporary name, fsynced, renamed, marked ``COMPLETE``, and only 
 ``LATEST`` move to it (temp file, fsync, rename, fsync of the folder); older folders are removed
 last, keeping the previous one. Loading tries ``LATEST`` first and falls back to the newest
 other complete folder when a file is missing or corrupt.
+
+``setup.json`` records what decides the run's outputs besides ``config.json``: the policy's and
+the reward models' identities (hub ids or weight hashes, never install paths). A resume compares
+both with the run it continues (:func:`check_resume`).
 """
 
 from __future__ import annotations
@@ -49,7 +53,12 @@ def _name(step: int) -> str:
 
 
 def write_checkpoint(
-    run: Path, step: int, tensors: dict[str, Any], state: dict[str, Any], config: dict[str, Any]
+    run: Path,
+    step: int,
+    tensors: dict[str, Any],
+    state: dict[str, Any],
+    config: dict[str, Any],
+    setup: dict[str, Any] | None = None,
 ) -> Path:
     """Write checkpoint ``step`` and point ``LATEST`` at it; returns its folder."""
     import torch
@@ -64,7 +73,11 @@ def write_checkpoint(
     save_file(tensors, str(tmp / "trainable.safetensors"))
     torch.save(state, tmp / "state.pt")
     (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    for name in FILES:
+    names = list(FILES)
+    if setup is not None:
+        (tmp / "setup.json").write_text(json.dumps(setup, indent=2), encoding="utf-8")
+        names.append("setup.json")
+    for name in names:
         _fsync_path(tmp / name)
     _fsync_path(tmp)
     if final.exists():  # a crashed earlier save of the same step, never pointed to
@@ -177,3 +190,64 @@ def rewrite_metrics(path: Path, records: list[dict[str, Any]]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     os.replace(tmp, path)
+
+
+RESUMABLE = ("steps", "probe_every", "probe_size", "checkpoint_every", "device")
+"""Settings a resume may change: the run's length, its logging and output, and where it runs."""
+
+
+def _first_difference(old: Any, new: Any, where: str = "") -> tuple[str, Any, Any] | None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            found = _first_difference(
+                old.get(key, "(absent)"), new.get(key, "(absent)"), f"{where}.{key}" if where else str(key)
+            )
+            if found:
+                return found
+        return None
+    if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
+        old, new = list(old), list(new)
+    return None if old == new else (where, old, new)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def check_resume(folder: Path, config: dict[str, Any], setup: dict[str, Any]) -> None:
+    """Refuse to continue checkpoint ``folder`` under another config or setup, naming the first difference.
+
+    Only :data:`RESUMABLE` settings may change. When the checkpoint records its setup (policy and
+    reward identities), the ``policy`` and ``preset`` strings themselves may differ: the same models
+    named another way (a folder moved, another checkout) resume.
+    """
+    folder = Path(folder)
+    saved = _read_json(folder / "config.json")
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{folder}/config.json is missing or not JSON: cannot check the resumed config")
+    saved_setup = _read_json(folder / "setup.json")
+    skip = set(RESUMABLE)
+    if isinstance(saved_setup, dict):
+        skip |= {"policy", "preset"}
+    then = {k: v for k, v in saved.items() if k not in skip}
+    now = {k: v for k, v in json.loads(json.dumps(config)).items() if k not in skip}
+    found = _first_difference(then, now)
+    what = "config"
+    if found is None and isinstance(saved_setup, dict):
+        found = _first_difference(saved_setup, json.loads(json.dumps(setup)))
+        what = "setup (policy and reward models)"
+    if found:
+        where, old, new = found
+        raise CheckpointError(
+            f"--resume: {folder.name}: the {what} differs at {where} ({_short(old)} in the checkpoint, "
+            f"{_short(new)} now); a resume may change only {', '.join(RESUMABLE)}; "
+            "start a new run with another --out to train with other settings"
+        )
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

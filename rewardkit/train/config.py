@@ -85,14 +85,28 @@ entropy bonus (the paper's T = 2, probability objective barely moves the toy pol
 TOY_HARD = replace(TOY, preset="toy-hard", policy="toy-hard-sft", data="toy-hard", max_new_tokens=64)
 """toy-hard defaults: the toy settings on the hard tier's training split (full descriptions run to ~55 tokens)."""
 
-DEFAULTS = {
-    "vlrm": VLRM,
-    "vlrm-rs": replace(VLRM, preset="vlrm-rs"),
-    "toy": TOY,
-    "toy-hard": TOY_HARD,
-    "toy-hard-rs": replace(TOY_HARD, preset="toy-hard-rs"),
-    "toy-hard-esper": replace(TOY_HARD, preset="toy-hard-esper"),
-}
+FAMILIES = {"real size (VLRM Section 3.6)": VLRM, "toy": TOY, "toy-hard": TOY_HARD}
+"""The families of training defaults; which preset uses which is in :data:`rewardkit.registry.TRAINING`."""
+
+
+def defaults_for(preset: str) -> TrainConfig:
+    """The registered training defaults of ``preset`` (its family's, with ``preset`` set), or a one-line error."""
+    from rewardkit.registry import TRAINING
+
+    if preset not in TRAINING:
+        known = TRAINING.names()
+        raise RewardkitError(
+            f"preset {preset!r} has no training defaults{_hint(preset, known)}; presets with defaults: "
+            f"{', '.join(known)} (to train another reward, pass one of these as --preset and set "
+            "`preset: NAME_OR_FILE` in --config)"
+        )
+    return replace(TRAINING.get(preset), preset=preset)
+
+
+def _hint(name: str, known: list[str]) -> str:
+    from rewardkit.registry import did_you_mean
+
+    return did_you_mean(name, known)
 
 
 _INT_RANGES: dict[str, tuple[int, int | None]] = {
@@ -122,7 +136,6 @@ _FLOAT_RANGES: dict[str, tuple[float, float | None]] = {
 }
 _CHOICES = {
     "policy_objective": ("prob", "logprob"),
-    "value_head": ("transformer", "linear"),
     "mixed_precision": ("no", "fp16", "bf16"),
     "reward_dtype": ("fp32", "bf16", "fp16"),
     "policy_dtype": ("auto", "fp32", "bf16", "fp16"),
@@ -133,8 +146,10 @@ def _check(where: str, key: str, value: Any) -> Any:
     """One setting checked for type and range; returns it in its field's type."""
     import math
 
+    from rewardkit.config_files import type_error
+
     def bad(expected: str) -> RewardkitError:
-        return RewardkitError(f"{where}: {key} must be {expected}, not {value!r}")
+        return RewardkitError(f"{where}: {type_error(key, value, expected)}")
 
     if key in _INT_RANGES:
         lo, hi = _INT_RANGES[key]
@@ -152,9 +167,12 @@ def _check(where: str, key: str, value: Any) -> Any:
         if value < lo or (hi is not None and value > hi):
             raise bad(f"a number >= {lo:g}" if hi is None else f"a number in [{lo:g}, {hi:g}]")
         return float(value)
-    if key in _CHOICES:
-        if value not in _CHOICES[key]:
-            raise bad(" or ".join(repr(c) for c in _CHOICES[key]))
+    if key in _CHOICES or key == "value_head":
+        from rewardkit.registry import VALUE_HEADS
+
+        choices = _CHOICES.get(key) or tuple(VALUE_HEADS.names())
+        if value not in choices:
+            raise bad(" or ".join(repr(c) for c in choices))
         return value
     if key in ("trainable", "lora_targets"):
         if (
@@ -186,7 +204,7 @@ def _check(where: str, key: str, value: Any) -> Any:
 
 
 def load_config(name: str, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
-    """Defaults of preset ``name``, then a config file, then explicit overrides (``None`` ignored).
+    """Defaults of preset ``name`` (refused when it has none), then a config file, then explicit overrides (``None`` ignored).
 
     Every setting is checked for type and range; unknown keys are refused with "did you mean".
     """
@@ -195,10 +213,10 @@ def load_config(name: str, path: str | Path | None = None, **overrides: Any) -> 
     values: dict[str, Any] = {}
     where = "command line"
     if path is not None:
-        from rewardkit.presets import _read_mapping
+        from rewardkit.config_files import read_mapping
 
         where = str(path)
-        values.update(_read_mapping(Path(path)))
+        values.update(read_mapping(Path(path)))
     known = {f.name for f in fields(TrainConfig)}
     for key in values:
         if key not in known:
@@ -207,10 +225,93 @@ def load_config(name: str, path: str | Path | None = None, **overrides: Any) -> 
     checked.update({k: _check("command line", k, v) for k, v in overrides.items() if v is not None})
     preset = checked.get("preset", name)
     load_preset(preset)  # an unknown preset name fails here with "did you mean"
-    base = DEFAULTS.get(name, replace(VLRM, preset=name))
+    base = defaults_for(name)
     cfg = replace(base, **checked)
     if cfg.captions_per_step % cfg.samples_per_image:
         raise RewardkitError(
             f"{where}: captions_per_step ({cfg.captions_per_step}) must be a multiple of samples_per_image ({cfg.samples_per_image})"
         )
     return cfg
+
+
+def run_setup(cfg: TrainConfig) -> dict[str, Any]:
+    """What decides a run's outputs besides its settings: the policy's and the reward models' identities
+    (registry hub ids or weight hashes, never install folders), recorded in every checkpoint."""
+    from rewardkit.presets import load_preset, model_identity, reward_setup
+    from rewardkit.registry import MODELS, REWARDS, ModelSpec
+
+    policy = (
+        MODELS.get(cfg.policy)
+        if cfg.policy in MODELS
+        else ModelSpec(cfg.policy, "blip2_captioner", cfg.policy)
+    )
+    preset = load_preset(cfg.preset)
+    weights = {
+        c.name: REWARDS.get(c.reward).default_weight if c.weight is None else c.weight
+        for c in preset.components
+    }
+    return {"policy": model_identity(policy), "reward": reward_setup(preset, weights)}
+
+
+def check_policy(policy: str) -> str:
+    """The checkpoint ``--policy`` names, after checking it is a BLIP-2 captioner; otherwise one line saying what it is.
+
+    A registered model must have a captioner backend; a folder must hold a transformers config
+    whose architecture is ``Blip2ForConditionalGeneration`` (an open_clip folder or an ITM model is
+    named as such). Hub ids are checked when loaded (:func:`check_load_report`).
+    """
+    import json as _json
+
+    from rewardkit.registry import CAPTIONER_BACKENDS, MODELS
+
+    where = f"--policy {policy}"
+    if policy in MODELS:
+        spec = MODELS.get(policy)
+        if spec.backend not in CAPTIONER_BACKENDS:
+            captioners = MODELS.names(lambda m: m.backend in CAPTIONER_BACKENDS)
+            raise RewardkitError(
+                f"{where} is not a captioner (backend {spec.backend}: {spec.computes}); "
+                f"captioners: {', '.join(captioners)}, or a BLIP-2 captioner folder"
+            )
+        return spec.checkpoint
+    raw = policy[len("local-dir:") :] if policy.startswith("local-dir:") else policy
+    folder = Path(raw).expanduser()
+    if folder.is_file():
+        raise RewardkitError(f"{where} is a file; a captioner is a folder written by save_pretrained")
+    if not folder.is_dir():
+        return policy  # a hub id: checked by its load report
+    if (folder / "policy" / "config.json").is_file() and not (folder / "config.json").exists():
+        raise RewardkitError(f"{where} is a training run folder; its captioner is {folder / 'policy'}")
+    config = folder / "config.json"
+    if not config.is_file():
+        kind = (
+            "an open_clip CLIP model folder"
+            if (folder / "open_clip_config.json").is_file()
+            else "a folder without config.json"
+        )
+        raise RewardkitError(f"{where} is {kind}, not a BLIP-2 captioner (Blip2ForConditionalGeneration)")
+    try:
+        data = _json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RewardkitError(
+            f"{config}: not a readable model config ({' '.join(str(exc).split())[:120]})"
+        ) from None
+    arch = data.get("architectures") if isinstance(data, dict) else None
+    if not isinstance(arch, list) or "Blip2ForConditionalGeneration" not in arch:
+        what = ", ".join(map(str, arch)) if isinstance(arch, list) and arch else "an unnamed architecture"
+        model_type = data.get("model_type", "?") if isinstance(data, dict) else "?"
+        raise RewardkitError(
+            f"{where} is a {what} model (model_type {model_type}), not a BLIP-2 captioner "
+            "(Blip2ForConditionalGeneration)"
+        )
+    return str(folder)
+
+
+def check_load_report(policy: str, info: dict[str, Any]) -> None:
+    """Refuse a policy whose loaded weights left parts of the captioner uninitialised."""
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:
+        raise RewardkitError(
+            f"--policy {policy}: its weights lack {len(missing)} tensors of a BLIP-2 captioner (e.g. {missing[0]}); "
+            "is it another kind of model?"
+        )

@@ -52,13 +52,8 @@ class LinearValueHead(nn.Module):
         return self.proj(hidden.float()).squeeze(-1)
 
 
-VALUE_HEADS = {"transformer": TransformerValueHead, "linear": LinearValueHead}
-
-
 def build_value_head(name: str, hidden: int, **options: object) -> nn.Module:
-    """A value head by name (``transformer`` or ``linear``)."""
-    if name not in VALUE_HEADS:
-        from rewardkit.errors import RewardkitError
+    """A value head by its name in :data:`rewardkit.registry.VALUE_HEADS` (``transformer`` or ``linear``)."""
+    from rewardkit.registry import VALUE_HEADS
 
-        raise RewardkitError(f"unknown value head {name!r}: use one of {', '.join(VALUE_HEADS)}")
-    return VALUE_HEADS[name](hidden, **options)
+    return VALUE_HEADS.get(name)(hidden, **options)

@@ -73,7 +73,7 @@ def test_hf_captioner_from_a_local_folder(tmp_path):
 
 
 def test_unknown_models_and_folders_say_what_is_known(tmp_path):
-    with pytest.raises(RewardkitError, match="did you mean toy-a2c"):
+    with pytest.raises(RewardkitError, match="did you mean 'toy-a2c'"):
         captioner_spec("toy-a2d")
     (tmp_path / "empty").mkdir()
     with pytest.raises(RewardkitError, match="no config.json"):

@@ -15,9 +15,9 @@ ESP = Path(__file__).resolve().parents[3] / "shared" / "data" / "esp" / "dataset
 
 
 def test_unknown_names_suggest():
-    with pytest.raises(RewardkitError, match="did you mean esp"):
+    with pytest.raises(RewardkitError, match="did you mean 'esp'"):
         get_benchmark("espp")
-    with pytest.raises(RewardkitError, match="did you mean vlrm"):
+    with pytest.raises(RewardkitError, match="did you mean 'vlrm'"):
         captioner_spec("vlrn")
     assert captioner_spec("captions:/x.jsonl").checkpoint == "/x.jsonl"
 

@@ -280,7 +280,7 @@ def test_missing_data_is_one_line(tmp_path, ref_preset):
             device="cpu",
             batch_size=4,
         )
-    with pytest.raises(RewardkitError, match="did you mean toy-foil"):
+    with pytest.raises(RewardkitError, match="did you mean 'toy-foil'"):
         run_reward_bench(
             str(ref_preset),
             "toy-foi",

@@ -101,6 +101,6 @@ def test_reward_cli_errors_are_one_line(tmp_path):
     r = cli("bench", "--reward", "toy", "--model", "toy-sft", "--benchmark", "toy-foil")
     assert r.code == 2 and "exactly one of --model" in r.error_line()
     r = cli("bench", "--reward", "toy", "--benchmark", "toy-fool", "--out", tmp_path)
-    assert r.code == 2 and "did you mean toy-foil" in r.error_line()
+    assert r.code == 2 and "did you mean 'toy-foil'" in r.error_line()
     r = cli("bench", "--reward", "toy", "--benchmark", "toy-foil", "--prompt", "x")
     assert r.code == 2 and "--prompt" in r.error_line()

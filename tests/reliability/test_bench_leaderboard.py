@@ -135,8 +135,8 @@ def test_bench_side_files_in_the_results_folder_are_not_results(site):
             "--limit must be at least 1",
         ),
         (["toy", "quality", "--n", "0"], "--n must be at least 2"),
-        (["bench", "--model", "toy-a2c", "--benchmark", "tyo", "-q"], "did you mean toy"),
-        (["bench", "--model", "toy-a2d", "-q"], "did you mean toy-a2c"),
+        (["bench", "--model", "toy-a2c", "--benchmark", "tyo", "-q"], "did you mean 'toy'"),
+        (["bench", "--model", "toy-a2d", "-q"], "did you mean 'toy-a2c'"),
     ],
 )
 def test_bad_options_are_one_line(tmp_path, args, says):

@@ -1,0 +1,230 @@
+"""``rewardkit list``: every registry as a table (or JSON), generated from :mod:`rewardkit.registry`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+
+def _doc(obj: Any) -> str:
+    return ((getattr(obj, "__doc__", None) or "").strip().splitlines() or [""])[0]
+
+
+def _components(p: Any) -> str:
+    return ", ".join(
+        f"{-1 if c.weight is None else c.weight:g}x{c.reward}" + (f"[{c.model}]" if c.model else "")
+        for c in p.components
+    )
+
+
+def _models() -> list[dict[str, Any]]:
+    from rewardkit.registry import MODELS
+
+    aliases = MODELS.aliases()
+    rows = []
+    for name in MODELS:
+        m = MODELS.get(name)
+        rows.append(
+            {
+                "name": m.name,
+                "aliases": [a for a, t in aliases.items() if t == name],
+                "backend": m.backend,
+                "checkpoint": m.checkpoint,
+                "pretrained": m.pretrained,
+                "computes": m.computes,
+                "size": m.size,
+            }
+        )
+    return rows
+
+
+def _presets() -> list[dict[str, Any]]:
+    from rewardkit.registry import PRESETS, TRAINING
+
+    return [
+        {
+            "name": p.name,
+            "components": _components(p),
+            "evaluator": p.evaluator,
+            "trains": (TRAINING.target(p.name) or "").rpartition(":")[2].lower().replace("_", "-") or None,
+            "description": p.description,
+        }
+        for p in (PRESETS.get(n) for n in PRESETS)
+    ]
+
+
+def _rewards() -> list[dict[str, Any]]:
+    from rewardkit.registry import REWARDS, TEXT_ONLY_REWARDS
+
+    return [
+        {
+            "name": n,
+            "class": REWARDS.target(n) or "",
+            "needs_model": n not in TEXT_ONLY_REWARDS,
+            "computes": _doc(REWARDS.get(n)),
+        }
+        for n in REWARDS
+    ]
+
+
+def _backends() -> list[dict[str, Any]]:
+    from rewardkit.registry import BACKENDS, CAPTIONER_BACKENDS, EVALUATOR_BACKENDS
+
+    return [
+        {
+            "name": n,
+            "class": BACKENDS.target(n) or "",
+            "evaluator": n in EVALUATOR_BACKENDS,
+            "captioner": n in CAPTIONER_BACKENDS,
+        }
+        for n in BACKENDS
+    ]
+
+
+def _benchmarks() -> list[dict[str, Any]]:
+    from rewardkit.registry import BENCHMARKS
+
+    rows = []
+    for n in BENCHMARKS:
+        b = BENCHMARKS.get(n)
+        kind = getattr(b, "kind", "captioning")
+        rows.append(
+            {
+                "name": n,
+                "kind": kind,
+                "for": "captioners (bench --model)"
+                if kind == "captioning"
+                else "reward models (bench --reward)",
+                "measures": getattr(b, "headline", None) or f"CLIP Recall ({b.evaluator}), COCO metrics",
+                "offline": bool(getattr(b, "offline", False)),
+                "description": b.description,
+            }
+        )
+    return rows
+
+
+def _tiers() -> list[dict[str, Any]]:
+    from rewardkit.registry import TIERS
+
+    aliases = TIERS.aliases()
+    rows = []
+    for n in TIERS:
+        t = TIERS.get(n)
+        rows.append(
+            {
+                "name": n,
+                "aliases": [a for a, target in aliases.items() if target == n],
+                "scenes": t.scenes,
+                "models": t.models,
+                "preset": t.preset,
+                "benchmark": t.benchmark,
+                "bars": t.bars,
+                "budgets": t.budgets,
+                "seeds": t.seeds,
+                "description": t.description,
+            }
+        )
+    return rows
+
+
+def _training() -> list[dict[str, Any]]:
+    from rewardkit.registry import TRAINING
+
+    rows = []
+    for n in TRAINING:
+        c = TRAINING.get(n)
+        rows.append(
+            {
+                "preset": n,
+                "family": (TRAINING.target(n) or "").rpartition(":")[2],
+                "policy": c.policy,
+                "data": c.data,
+                "steps": c.steps,
+                "captions_per_step": c.captions_per_step,
+                "samples_per_image": c.samples_per_image,
+                "lr": c.lr,
+            }
+        )
+    return rows
+
+
+def _value_heads() -> list[dict[str, Any]]:
+    from rewardkit.registry import VALUE_HEADS
+
+    return [
+        {"name": n, "class": VALUE_HEADS.target(n) or "", "computes": _doc(VALUE_HEADS.get(n))}
+        for n in VALUE_HEADS
+    ]
+
+
+LISTS: dict[str, Callable[[], list[dict[str, Any]]]] = {
+    "models": _models,
+    "presets": _presets,
+    "rewards": _rewards,
+    "backends": _backends,
+    "benchmarks": _benchmarks,
+    "tiers": _tiers,
+    "training": _training,
+    "value-heads": _value_heads,
+}
+"""What ``rewardkit list WHAT`` prints, one registry each."""
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == [] or value == {}:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _model_cells(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": r["name"] + (f" (also: {', '.join(r['aliases'])})" if r["aliases"] else ""),
+        "backend": r["backend"],
+        "checkpoint": r["checkpoint"] + (f" / {r['pretrained']}" if r["pretrained"] else ""),
+        "computes": r["computes"],
+        "size": r["size"],
+    }
+
+
+_CELLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "models": _model_cells,
+    "presets": lambda r: {
+        "name": r["name"],
+        "components (weight x reward[model])": r["components"],
+        "evaluator": r["evaluator"],
+        "training defaults": r["trains"],
+        "description": r["description"],
+    },
+}
+
+
+def render(what: list[str], console: Console) -> None:
+    """Tables of the registries ``what``; every cell whole: a terminal's table wraps long names (never
+    cuts them), a pipe gets one line per row."""
+    wide = {} if console.is_terminal else {"no_wrap": True, "overflow": "ignore"}
+    if not console.is_terminal:
+        console = Console(width=100_000)
+    for kind in what:
+        rows = [_CELLS.get(kind, dict)(r) for r in LISTS[kind]()]
+        table = Table(title=kind)
+        columns = list(rows[0]) if rows else ["name"]
+        for i, col in enumerate(columns):
+            fit = {"overflow": "fold"}
+            if i == 0 and rows:  # the name on one line wherever the terminal allows it
+                fit["min_width"] = min(max(len(_cell(r[col])) for r in rows), max(8, console.width // 3))
+            table.add_column(escape(col), **(wide or fit))
+        for row in rows:
+            table.add_row(*(escape(_cell(row[c])) for c in columns))
+        console.print(table)
