@@ -113,7 +113,7 @@ class RewardScorer:
         progress: Callable[[int], None] | None = None,
     ) -> list[float]:
         """One value per caption; images are paths or PIL images, opened a batch at a time."""
-        from PIL import Image
+        from rewardkit.io.images import load_image
 
         out: list[float] = []
         for lo in range(0, len(captions), self.batch_size):
@@ -123,11 +123,10 @@ class RewardScorer:
             for im in images[lo:hi]:
                 if isinstance(im, (str, Path)):
                     if im not in opened:
-                        with Image.open(im) as f:
-                            opened[im] = f.convert("RGB")
+                        opened[im] = load_image(im, name=f"image {str(im)!r}").image
                     batch_images.append(opened[im])
                 else:
-                    batch_images.append(im.convert("RGB") if getattr(im, "mode", "RGB") != "RGB" else im)
+                    batch_images.append(load_image(im, name=f"images[{lo + len(batch_images)}]").image)
             inputs: dict[str, Any] = {"images": batch_images, "ended_with_eos": [True] * (hi - lo)}
             if references is not None:
                 inputs["references"] = list(references[lo:hi])
