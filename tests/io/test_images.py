@@ -342,3 +342,21 @@ def test_keys_cover_what_models_see(upright):
     assert [x.key for x in load_images([im, flipped])] == [load_image(im).key, load_image(flipped).key]
     with pytest.raises(ImageError, match="must be a list of images"):
         load_images("a.png")
+
+
+def test_trl_image_columns_take_arrays_tensors_and_datasets_bytes(models, upright):
+    """A TRL reward call with an image column of arrays, tensors or undecoded ``datasets.Image`` dicts."""
+    reward, _ = models
+    im, caption = upright
+    arr = np.asarray(im)
+    direct = reward.score_components([caption] * 2, images=[im, im])["total"]
+    for column in (
+        [arr, arr.astype(np.float32) / 255],
+        [torch.from_numpy(arr.copy()).permute(2, 0, 1)] * 2,
+        [{"bytes": encoded(im, "PNG"), "path": None}] * 2,
+        [[arr]] * 2,  # TRL's multimodal column: one image per row
+    ):
+        totals = reward(prompts=None, completions=[caption] * 2, image=column, ended_with_eos=[True] * 2)
+        assert totals == pytest.approx(direct, abs=EXACT)
+    with pytest.raises(ImageError, match=r"images\[1\] must be an HxWxC array"):
+        reward(prompts=None, completions=[caption] * 2, image=[arr, arr.transpose(2, 0, 1)])
