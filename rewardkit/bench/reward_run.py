@@ -125,6 +125,8 @@ class RewardScorer:
                     if im not in opened:
                         opened[im] = load_image(im, name=f"image {str(im)!r}").image
                     batch_images.append(opened[im])
+                elif im is None:  # text-only rewards are benchmarked without images
+                    batch_images.append(None)
                 else:
                     batch_images.append(load_image(im, name=f"images[{lo + len(batch_images)}]").image)
             inputs: dict[str, Any] = {"images": batch_images, "ended_with_eos": [True] * (hi - lo)}
