@@ -163,3 +163,13 @@ def test_cli_workers_option(captions_file):
     assert result.exit_code == 0 and out.read_text() == zero
     result = CliRunner().invoke(app, [*args, "--workers", "-1"])
     assert result.exit_code == 2 and "--workers" in result.output
+
+
+def test_text_only_rewards_summary_leaves_unusable_images_out(captions_file):
+    """The evaluator's metrics read images through the same loader: a corrupt, missing or 89,000x1 image
+    is left out and counted, never the summary's failure (text-only rewards do not load images)."""
+    out = captions_file.with_name("text.jsonl")
+    result = score_file(ScoreConfig(captions_file, out, preset="toy", rewards=["bad", "repeat"], workers=2))
+    assert result.scored == 15 and not result.errors
+    assert result.summary["n_unusable_images"] == 3
+    assert result.summary["n_images"] == 6 and 0 <= result.summary["clip_recall"]["R@1"] <= 1
