@@ -53,6 +53,30 @@ from rewardkit.errors import RewardkitError
 if TYPE_CHECKING:
     from PIL import Image
 
+__all__ = [
+    "DRAFT_MARGIN",
+    "LOADER_VERSION",
+    "MAX_ASPECT_RATIO",
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_PIXELS",
+    "MAX_RESIZE_PIXELS",
+    "ImageError",
+    "LoadedImage",
+    "array_to_image",
+    "check_resize",
+    "check_shape",
+    "data_uri_bytes",
+    "decode_bytes",
+    "draft_scale",
+    "file_key",
+    "load_image",
+    "load_images",
+    "pixel_key",
+    "read_image_file",
+    "resolve_under",
+    "to_rgb",
+]
+
 LOADER_VERSION = "rk-image-1"
 """Part of every cache key: bump it when the loader's output for the same input changes."""
 MAX_IMAGE_PIXELS = 89_478_485
