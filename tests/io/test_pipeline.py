@@ -56,7 +56,7 @@ def test_reduced_scale_decode_within_stated_tolerance(toy, size, scale):
     assert {t.size for t in transforms} == {64}
     full = ImagePipeline(transforms, workers=0, draft=False)
     draft = ImagePipeline(transforms, workers=0)
-    for seed in range(2):
+    for seed in range(2 if size[0] < 1000 else 1):
         data = photo_like(seed, size)
         a, b = full.prepare(data), draft.prepare(data)
         assert b.key.endswith(f"@1/{scale}") and "@" not in a.key  # the key says what the models saw
