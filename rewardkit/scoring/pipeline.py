@@ -162,12 +162,14 @@ class Scorer:
 
     def score_batch(self, rows: Sequence[Row], images: Sequence[Any] | None) -> list[dict[str, Any]]:
         """Output records of one batch of good rows."""
+        from rewardkit.backends.base import image_key
+
         inputs: dict[str, Any] = {"references": [r.references for r in rows]}
         if all("ended_with_eos" in r.extra for r in rows):
             inputs["ended_with_eos"] = [bool(r.extra["ended_with_eos"]) for r in rows]
         if images is not None:
             inputs["images"] = list(images)
-            inputs["image_keys"] = [im.key for im in images]  # prepared once by rewardkit.io.pipeline
+            inputs["image_keys"] = [image_key(im) for im in images]  # a prepared image keeps its own
         values = self.reward.score_components([r.caption for r in rows], **inputs)
         return [{"id": r.id, **{k: _json_value(v[i]) for k, v in values.items()}} for i, r in enumerate(rows)]
 
