@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 from collections.abc import Sequence
@@ -15,7 +14,6 @@ from rewardkit.errors import RewardkitError
 
 if TYPE_CHECKING:
     import torch
-    from PIL import Image
 
 DTYPES = {
     "fp32": "float32",
@@ -61,21 +59,35 @@ def resolve_dtype(dtype: str | torch.dtype = "fp32") -> torch.dtype:
     return getattr(torch, DTYPES[dtype])
 
 
-def image_key(image: Image.Image) -> str:
-    """Content hash of a decoded image (mode, size and pixels)."""
-    h = hashlib.sha256()
-    h.update(f"{image.mode}:{image.size}".encode())
-    h.update(image.tobytes())
-    return h.hexdigest()
+def image_key(image: Any) -> str:
+    """Cache key of an image as the models see it (:mod:`rewardkit.io.images`); a loaded image keeps its own."""
+    key = getattr(image, "key", None)
+    if isinstance(key, str):
+        return key
+    from rewardkit.io.images import load_image
+
+    return load_image(image).key
 
 
 def file_key(path: str | Path) -> str:
-    """Content hash of an image file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """Cache key of an image file (the loader's: its version and the file's bytes)."""
+    from rewardkit.io.images import file_key as bytes_key
+    from rewardkit.io.images import read_image_file
+
+    return bytes_key(read_image_file(path))
+
+
+def processor_size(processor: Any) -> int:
+    """The largest side a transformers image processor resizes or crops to."""
+    sizes = []
+    for attr in ("size", "crop_size"):
+        value = getattr(processor, attr, None)
+        if isinstance(value, int):
+            sizes.append(value)
+        elif value is not None:
+            items = value.items() if hasattr(value, "items") else vars(value).items()
+            sizes += [v for _, v in items if isinstance(v, int)]
+    return max(sizes, default=224)
 
 
 def dedupe(keys: Sequence[str]) -> tuple[list[str], list[int]]:

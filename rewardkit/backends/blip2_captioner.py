@@ -53,7 +53,9 @@ class Blip2Captioner:
 
     def pixel_values(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """Processed pixels ``[n, 3, H, W]`` on the model's device and dtype."""
-        pix = self.image_processor(images=[im.convert("RGB") for im in images], return_tensors="pt")
+        from rewardkit.io.pipeline import picture
+
+        pix = self.image_processor(images=[picture(im) for im in images], return_tensors="pt")
         return pix["pixel_values"].to(self.device, self.dtype)
 
     def prompt_ids(self, n: int) -> torch.Tensor:

@@ -6,7 +6,14 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rewardkit.backends.base import batched, image_key, load_hf, resolve_device, resolve_dtype
+from rewardkit.backends.base import (
+    batched,
+    image_key,
+    load_hf,
+    processor_size,
+    resolve_device,
+    resolve_dtype,
+)
 from rewardkit.backends.cache import EmbeddingCache, encode_distinct
 from rewardkit.backends.encoder import TruncationWarning
 
@@ -76,22 +83,27 @@ class Blip2ITMBackend:
         self.model_id = f"blip2_itm:{name}"
         self.model = load_hf(Blip2ForImageTextRetrieval, name, dtype=self.dtype).to(self.device).eval()
         self.image_processor = load_hf(AutoImageProcessor, name)
+        self.image_size = processor_size(self.image_processor)
         self.tokenizer = load_hf(AutoTokenizer, name)
         # Vision hidden states are large (257 x 1408 for ViT-g): keep a bounded number across calls.
         self.cache = cache if cache is not None else EmbeddingCache(max_items=256)
         self.truncated = 0
+
+    def image_transform(self, image: Image.Image) -> torch.Tensor:
+        """The processor's eval transform of one RGB picture, ``[3, H, W]`` (the image pipeline calls it)."""
+        return self.image_processor(images=image, return_tensors="pt")["pixel_values"][0]
 
     def _vision(
         self, images: Sequence[Image.Image], keys: Sequence[str] | None
     ) -> tuple[torch.Tensor, list[int]]:
         """Vision-encoder hidden states of every distinct image, and each input's row in them."""
 
+        from rewardkit.io.pipeline import model_pixels
+
         keys = list(keys) if keys is not None else [image_key(im) for im in images]
 
         def encode(batch: list[Image.Image]) -> torch.Tensor:
-            pix = self.image_processor(images=[im.convert("RGB") for im in batch], return_tensors="pt")[
-                "pixel_values"
-            ]
+            pix = model_pixels(batch, self.model_id, self.image_transform)
             return self.model.vision_model(
                 pixel_values=pix.to(self.device, self.model.vision_model.dtype)
             ).last_hidden_state

@@ -39,9 +39,18 @@ class DualEncoder(ABC):
         self.cache = cache if cache is not None else EmbeddingCache()
         self.truncated = 0
 
+    image_size: int
+    """The side the eval transform resizes to (for reduced-scale decoding and the resize bound)."""
+
     @abstractmethod
-    def _pixels(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        """Preprocessed pixel batch (the model's eval transform)."""
+    def image_transform(self, image: Image.Image) -> torch.Tensor:
+        """The model's eval transform of one RGB picture: ``[C, H, W]`` (thread-safe: the image pipeline calls it)."""
+
+    def _pixels(self, images: Sequence[Any]) -> torch.Tensor:
+        """Preprocessed pixel batch: the image pipeline's where prepared, else the eval transform now."""
+        from rewardkit.io.pipeline import model_pixels
+
+        return model_pixels(images, self.model_id, self.image_transform)
 
     @abstractmethod
     def _image_features(self, pixels: torch.Tensor) -> torch.Tensor:

@@ -76,12 +76,14 @@ class HFCaptioner:
         """One caption per image: greedy decoding unless ``generation`` says otherwise; the prompt is cut off."""
         import torch
 
+        from rewardkit.io.pipeline import picture
+
         settings = {**GREEDY, **{k: v for k, v in generation.items() if v is not None}}
         text = self._text()
         tok = getattr(self.processor, "tokenizer", self.processor)
         out: list[str] = []
         for sl in batched(len(images), self.batch_size):
-            batch = [im.convert("RGB") for im in images[sl]]
+            batch = [picture(im) for im in images[sl]]
             kwargs: dict[str, Any] = {"images": batch, "return_tensors": "pt"}
             if text is not None:
                 kwargs["text"] = [text] * len(batch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rewardkit.backends.base import load_hf
+from rewardkit.backends.base import load_hf, processor_size
 from rewardkit.backends.cache import EmbeddingCache
 from rewardkit.backends.encoder import DualEncoder
 
@@ -37,13 +37,12 @@ class HFCLIPBackend(DualEncoder):
         self.model_id = f"hf_clip:{name}"
         self.model = load_hf(CLIPModel, name).to(self.device, self.dtype).eval()
         self.image_processor = load_hf(CLIPImageProcessor, name)
+        self.image_size = processor_size(self.image_processor)
         self.tokenizer = load_hf(AutoTokenizer, name)
         self.context_length = int(self.model.config.text_config.max_position_embeddings)
 
-    def _pixels(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        return self.image_processor(images=[im.convert("RGB") for im in images], return_tensors="pt")[
-            "pixel_values"
-        ]
+    def image_transform(self, image: Image.Image) -> torch.Tensor:
+        return self.image_processor(images=image, return_tensors="pt")["pixel_values"][0]
 
     def _image_features(self, pixels: torch.Tensor) -> torch.Tensor:
         return _pooled(self.model.get_image_features(pixel_values=pixels))

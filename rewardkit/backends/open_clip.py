@@ -83,13 +83,13 @@ class OpenCLIPBackend(DualEncoder):
             raise RewardkitError(f"cannot load open_clip {name!r} / {pretrained!r}: {reason}") from None
         self.model = model.to(self.device, self.dtype).eval()
         self.preprocess = preprocess
+        size = getattr(model.visual, "image_size", 224)
+        self.image_size = int(max(size) if isinstance(size, (tuple, list)) else size)
         self.tokenizer = open_clip.get_tokenizer(name)
         self.context_length = int(getattr(self.tokenizer, "context_length", 77))
 
-    def _pixels(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        import torch
-
-        return torch.stack([self.preprocess(im.convert("RGB")) for im in images])
+    def image_transform(self, image: Image.Image) -> torch.Tensor:
+        return self.preprocess(image)
 
     def _image_features(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(pixels)

@@ -8,7 +8,6 @@ reference sampling) is the one its reference code uses, described in its data ca
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import random
@@ -120,7 +119,7 @@ def polaris(data_dir: Path, limit: int | None = None, split: str = "test") -> li
         import pyarrow.parquet as pq
     except ImportError:
         raise RewardkitError("Polaris needs pyarrow: pip install 'rewardkit[human]'") from None
-    from PIL import Image
+    from rewardkit.io.images import load_image
 
     files = sorted(data_dir.glob(f"{split}-*.parquet")) or sorted(data_dir.glob(f"data/{split}-*.parquet"))
     if not files:
@@ -139,11 +138,7 @@ def polaris(data_dir: Path, limit: int | None = None, split: str = "test") -> li
             blob = img.get("bytes") if isinstance(img, dict) else None
             if not blob:
                 raise RewardkitError(f"{where}: no image bytes")
-            try:
-                image = Image.open(io.BytesIO(blob))
-                image.load()
-            except Exception as exc:  # any decoder error is this row's
-                raise RewardkitError(f"{where}: unreadable image ({exc})") from None
+            image = load_image(blob, name=f"{where}: image").image
             out.append(
                 Rated(image, _norm(row["cand"]), [_norm(r) for r in row["refs"]], float(row["human_score"]))
             )

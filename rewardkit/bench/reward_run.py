@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -180,19 +179,23 @@ class RewardScorer:
 
 
 def open_images(images: Sequence[Any]) -> list[Any]:
-    """RGB PIL images from paths, encoded bytes (parquet cells) or PIL images; each distinct path opened once."""
-    from PIL import Image
+    """RGB PIL images from paths, encoded bytes (parquet cells) or PIL images, through the one image
+    loader (:mod:`rewardkit.io.images`); each distinct path or byte string opened once. ``None`` stays
+    ``None`` (text-only rewards are benchmarked without images)."""
+    from rewardkit.io.images import load_image
 
     opened: dict[Any, Any] = {}
     out = []
-    for im in images:
+    for i, im in enumerate(images):
         if isinstance(im, (str, Path, bytes)):
             if im not in opened:
-                with Image.open(io.BytesIO(im) if isinstance(im, bytes) else im) as f:
-                    opened[im] = f.convert("RGB")
+                name = f"image {str(im)!r}" if not isinstance(im, bytes) else f"images[{i}]"
+                opened[im] = load_image(im, name=name).image
             out.append(opened[im])
+        elif im is None:
+            out.append(None)
         else:
-            out.append(im.convert("RGB") if getattr(im, "mode", "RGB") != "RGB" else im)
+            out.append(load_image(im, name=f"images[{i}]").image)
     return out
 
 

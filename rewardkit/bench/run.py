@@ -292,13 +292,10 @@ def run_bench(
             chat = bool(getattr(cap.processor, "chat_template", None))
             cap.prompt = prompt if prompt is not None else (bench_spec.chat_prompt if chat else "")
             settings["prompt"] = cap.prompt
-        from PIL import Image
+        from rewardkit.io.images import load_image
 
         distinct = list(dict.fromkeys(it.image for it in items))
-        images = []
-        for p in distinct:
-            with Image.open(p) as im:
-                images.append(im.convert("RGB"))
+        images = [load_image(p, name=f"image {str(p)!r}").image for p in distinct]
         done = [0]
 
         def tick(k: int) -> None:

@@ -188,6 +188,13 @@ def score(
     java_tokenizer: bool = typer.Option(
         False, "--java-tokenizer", help="Tokenize with the COCO toolkit's Java PTBTokenizer."
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=0,
+        help="Image decoding/preprocessing threads, ahead of the models (default: the cores, at most 8; "
+        "0: in-process). Scores are the same for any value.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
 ) -> None:
     """Score a captions file: reward components per row, then CLIP Recall, CLIPScore, COCO and ESP metrics."""
@@ -207,6 +214,7 @@ def score(
         dtype=dtype,
         allow_outside_root=allow_outside_root,
         java_tokenizer=java_tokenizer,
+        workers=workers,
     )
     raise typer.Exit(score_command(config, quiet=quiet))
 

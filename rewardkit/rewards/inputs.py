@@ -82,20 +82,28 @@ def one_image_per_row(column: Sequence[Any], name: str) -> list[Any]:
             "path" in value or "bytes" in value
         ):  # an undecoded datasets Image
             value = _from_datasets(value)
-        if not (isinstance(value, (str, Path)) or hasattr(value, "convert")):
-            raise TypeError(f"{name}[{i}] must be a path or a PIL image, not {type(value).__name__}")
+        if not _image_like(value):
+            raise TypeError(
+                f"{name}[{i}] must be a path, bytes, a PIL image, a numpy array (HxWxC) or a torch tensor "
+                f"(CxHxW), not {type(value).__name__}"
+            )
         out.append(value)
     return out
 
 
+def _image_like(value: Any) -> bool:
+    """Whether the one image loader (:func:`rewardkit.io.images.load_image`) takes this kind of value."""
+    kind = type(value).__module__.split(".")[0]
+    return (
+        isinstance(value, (str, Path, bytes, bytearray))
+        or hasattr(value, "convert")
+        or kind in ("numpy", "torch")
+    )
+
+
 def _from_datasets(value: Mapping[str, Any]) -> Any:
-    import io
-
-    from PIL import Image
-
-    if value.get("bytes"):
-        return Image.open(io.BytesIO(value["bytes"])).convert("RGB")
-    return value["path"]
+    """An undecoded ``datasets.Image`` (``{"bytes", "path"}``): its bytes, read by the one loader later, else its path."""
+    return bytes(value["bytes"]) if value.get("bytes") else value["path"]
 
 
 def reward_inputs(

@@ -13,31 +13,33 @@ from rewardkit.rewards.base import Reward
 
 
 def as_images(images: Sequence[Any] | None, n: int) -> list[Any]:
-    """PIL images for ``n`` captions: PIL images pass through, paths are opened as RGB."""
+    """``n`` images through the one loader (:mod:`rewardkit.io.images`); prepared images pass through.
+
+    Paths, bytes, ``data:`` URIs, PIL images, numpy arrays (HxWxC) and torch tensors (CxHxW) are
+    accepted; anything else is refused naming ``images[i]``.
+    """
+    return [im for im, _ in _loaded(images, n)]
+
+
+def _loaded(images: Sequence[Any] | None, n: int) -> list[tuple[Any, str]]:
+    """``(picture, cache key)`` of every image, loaded once."""
+    from rewardkit.io.images import load_image
+    from rewardkit.io.pipeline import PreparedImage
+
     if images is None:
         raise RewardkitError("this reward needs images=[...] aligned with the captions")
+    if isinstance(images, (str, bytes, Path)) or not hasattr(images, "__len__"):
+        raise RewardkitError(f"images must be a list of images, not {type(images).__name__}")
     if len(images) != n:
         raise RewardkitError(f"{len(images)} images for {n} captions")
-    from PIL import Image
-
-    out = []
-    for im in images:
-        if isinstance(im, (str, Path)):
-            with Image.open(im) as opened:
-                im = opened.convert("RGB")
-        out.append(im)
+    out: list[tuple[Any, str]] = []
+    for i, im in enumerate(images):
+        if isinstance(im, PreparedImage):
+            out.append((im, im.key))
+        else:
+            loaded = load_image(im, name=f"images[{i}]")
+            out.append((loaded.image, loaded.key))
     return out
-
-
-def _keys(inputs: dict[str, Any], images: Sequence[Any]) -> list[str] | None:
-    keys = inputs.get("image_keys")
-    if keys is not None:
-        return list(keys)
-    if all(isinstance(im, (str, Path)) for im in images):
-        from rewardkit.backends.base import file_key
-
-        return [file_key(p) for p in images]
-    return None
 
 
 class _ImageTextReward(Reward):
@@ -45,9 +47,9 @@ class _ImageTextReward(Reward):
         self.backend = backend
 
     def _inputs(self, captions: Sequence[str], inputs: dict[str, Any]) -> tuple[list[Any], list[str] | None]:
-        raw = inputs.get("images")
-        keys = _keys(inputs, raw) if raw is not None else None
-        return as_images(raw, len(captions)), keys
+        loaded = _loaded(inputs.get("images"), len(captions))
+        keys = inputs.get("image_keys")
+        return [im for im, _ in loaded], list(keys) if keys is not None else [k for _, k in loaded]
 
 
 class CLIPCosine(_ImageTextReward):

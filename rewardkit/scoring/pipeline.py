@@ -21,7 +21,7 @@ from rewardkit.scoring.output import (
     sidecar,
     write_meta,
 )
-from rewardkit.scoring.rows import Row, RowError, load_image, read_rows, row_key
+from rewardkit.scoring.rows import Row, RowError, image_row_error, read_rows, row_key
 
 
 @dataclass
@@ -41,6 +41,9 @@ class ScoreConfig:
     allow_outside_root: bool = False
     java_tokenizer: bool = False
     summary: bool = True
+    workers: int | None = (
+        None  # image pipeline threads (rewardkit.io.pipeline); None: from the cores, 0: in-process
+    )
 
 
 @dataclass
@@ -134,16 +137,34 @@ class Scorer:
             setup["batch_size"] = self.config.batch_size
         return setup
 
+    def image_pipeline(self) -> Any:
+        """The parallel image pipeline for this reward's models (``workers`` threads; see rewardkit.io.pipeline)."""
+        from rewardkit.io.pipeline import ImagePipeline, model_transforms
+
+        return ImagePipeline(
+            model_transforms(self.reward) if self.needs_images else [], workers=self.config.workers
+        )
+
+    def image_source(self, done: Any) -> Callable[[Row], Any]:
+        """What the pipeline loads for a row: its image file when this run needs it, else nothing."""
+        needed = self.needs_images
+
+        def source(r: Row) -> Any:
+            use = r.image is not None and needed and (self.batch_dependent or r.key not in done)
+            return r.image if use else None
+
+        return source
+
     def score_batch(self, rows: Sequence[Row], images: Sequence[Any] | None) -> list[dict[str, Any]]:
         """Output records of one batch of good rows."""
-        from rewardkit.backends.base import file_key
+        from rewardkit.backends.base import image_key
 
         inputs: dict[str, Any] = {"references": [r.references for r in rows]}
         if all("ended_with_eos" in r.extra for r in rows):
             inputs["ended_with_eos"] = [bool(r.extra["ended_with_eos"]) for r in rows]
         if images is not None:
             inputs["images"] = list(images)
-            inputs["image_keys"] = [file_key(r.image) for r in rows]
+            inputs["image_keys"] = [image_key(im) for im in images]  # a prepared image keeps its own
         from rewardkit.rewards.groups import score_components_grouped
 
         # Φ (batch-dependent) over distinct images: a batch repeating an image is split into groups
@@ -250,16 +271,18 @@ def run_score(
         fh = open(out, "a", encoding="utf-8")
     except OSError as exc:
         raise OutputError(describe_os_error(out, exc)) from None
-    with fh:
-        for batch in todo:
+    pipe = scorer.image_pipeline()
+    with fh, pipe:
+        for batch, prepared in pipe.map_batches(todo, scorer.image_source(done)):
             # Only a batch-dependent reward needs the rows already done to score the rest exactly.
             batch_rows = batch if scorer.batch_dependent else [r for r in batch if r.key not in done]
+            loaded = {id(r): p for r, p in zip(batch, prepared)}
             good, images = [], []
             failure_row: RowError | None = None
             for r in batch_rows:
                 if r.image is not None and scorer.needs_images:
                     try:
-                        images.append(load_image(r, config.captions))
+                        images.append(row_image(r, loaded[id(r)], config.captions))
                     except RowError as exc:
                         if config.on_error == "fail" and r.key not in done:
                             failure_row = exc
@@ -287,6 +310,15 @@ def run_score(
                 raise failure_row
     result.errors.sort(key=lambda e: e.line)
     return result
+
+
+def row_image(row: Row, prepared: Any, path: Path) -> Any:
+    """The pipeline's image of a row, or its :class:`RowError` (a bad image is that row's error, with its line)."""
+    from rewardkit.io.images import ImageError
+
+    if isinstance(prepared, ImageError):
+        raise image_row_error(row, path, prepared)
+    return prepared
 
 
 def finish(config: ScoreConfig, result: ScoreResult, *, world: int = 1, quiet: bool = False) -> ScoreResult:

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 import os
 import stat
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rewardkit.errors import RewardkitError
+from rewardkit.io.images import MAX_IMAGE_PIXELS  # noqa: F401  (the cap, re-exported where rows are read)
 
 MAX_CAPTION_CHARS = 10_000
 MAX_LINE_BYTES = 1 << 20
 MAX_ID_CHARS = 1_000
-MAX_IMAGE_PIXELS = 89_478_485  # Pillow's decompression-bomb limit (a 0.25 GiB RGBA image)
 
 
 class RowError(RewardkitError):
@@ -276,43 +275,17 @@ def check_image_file(image: Path) -> str | None:
 
 
 def load_image(row: Row, path: Path | str) -> Any:
-    """The row's image as RGB, or :class:`RowError` (missing, not a regular file, unreadable, corrupt, too large)."""
-    from PIL import Image, UnidentifiedImageError
+    """The row's image as the models see it (:mod:`rewardkit.io.images`), or :class:`RowError` naming the row."""
+    from rewardkit.io.images import ImageError
+    from rewardkit.io.images import load_image as load
 
     assert row.image is not None
-    problem = check_image_file(row.image)
-    if problem:
-        raise RowError(path, row.line, f"image {row.image_text!r} {problem}", row.id)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the cap below says it instead
-            im = Image.open(row.image)
-        with im:
-            w, h = im.size
-            if w * h > MAX_IMAGE_PIXELS:
-                raise RowError(
-                    path,
-                    row.line,
-                    f"image {row.image_text!r} is {w}x{h} = {w * h:,} pixels, over the cap of "
-                    f"{MAX_IMAGE_PIXELS:,} (resize it first)",
-                    row.id,
-                )
-            im.load()
-            return im.convert("RGB")
-    except RowError:
-        raise
-    except UnidentifiedImageError:
-        raise RowError(path, row.line, f"image {row.image_text!r} is not a readable image", row.id) from None
-    except Image.DecompressionBombError as exc:
-        raise RowError(
-            path,
-            row.line,
-            f"image {row.image_text!r} is over the cap of {MAX_IMAGE_PIXELS:,} pixels ({exc})",
-            row.id,
-        ) from None
-    except MemoryError:
-        raise RowError(path, row.line, f"image {row.image_text!r} does not fit in memory", row.id) from None
-    except Exception as exc:  # decoders raise many types; any of them is this row's error
-        raise RowError(
-            path, row.line, f"image {row.image_text!r} is corrupt ({type(exc).__name__}: {exc})", row.id
-        ) from None
+        return load(row.image).image
+    except ImageError as exc:
+        raise image_row_error(row, path, exc) from None
+
+
+def image_row_error(row: Row, path: Path | str, exc: Any) -> RowError:
+    """An image's error (:class:`rewardkit.io.images.ImageError`) as the row's: ``FILE:LINE (id): image 'x' reason``."""
+    return RowError(path, row.line, f"image {row.image_text!r} {exc.reason}", row.id)

@@ -39,26 +39,41 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
     """CLIP Recall (text -> image over the distinct images), CLIPScore and RefCLIPScore means."""
     import torch
 
-    from rewardkit.backends.base import file_key
     from rewardkit.functional import clip_recall, clip_score, ref_clip_score
     from rewardkit.functional.clip import corpus_clip_score
-    from rewardkit.scoring.rows import load_image
+    from rewardkit.io.images import ImageError, load_image
 
-    with_image = [r for r in rows if r.image is not None and r.image.is_file()]
-    if not with_image:
-        return {}
-    keys = [file_key(r.image) for r in with_image]
+    # Each image file read once by the one loader; a row whose image cannot be used (missing, corrupt,
+    # extreme in shape) is left out of these metrics and counted, never the summary's failure.
+    loaded: dict[Any, Any] = {}
+    with_image, keys, images, unusable = [], [], [], 0
     distinct: dict[str, int] = {}
-    first: list[Row] = []
-    for k, r in zip(keys, with_image):
-        if k not in distinct:
-            distinct[k] = len(distinct)
-            first.append(r)
-    images = [load_image(r, "") for r in first]
+    for r in rows:
+        if r.image is None:
+            continue
+        if r.image not in loaded:
+            try:
+                loaded[r.image] = load_image(r.image)
+            except ImageError:
+                loaded[r.image] = None
+        got = loaded[r.image]
+        if got is None:
+            unusable += 1
+            continue
+        with_image.append(r)
+        keys.append(got.key)
+        if got.key not in distinct:
+            distinct[got.key] = len(distinct)
+            images.append(got.image)
+    loaded.clear()
+    if not with_image:
+        return {"n_unusable_images": unusable} if unusable else {}
     img = evaluator.encode_images(images, list(distinct))
     txt = evaluator.encode_texts([r.caption for r in with_image])
     image_index = torch.tensor([distinct[k] for k in keys])
     out: dict[str, Any] = {"clip_recall": clip_recall(txt @ img.T, image_index), "n_images": len(distinct)}
+    if unusable:
+        out["n_unusable_images"] = unusable
     if len(distinct) < len(with_image):  # some image has several captions: IC3's per-image averaging too
         out["clip_recall_per_image"] = clip_recall(txt @ img.T, image_index, average="image")
     out["CLIPScore_torchmetrics"] = corpus_clip_score((txt * img[image_index]).sum(-1), "torchmetrics")

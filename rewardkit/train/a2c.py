@@ -165,7 +165,7 @@ class ImageSource:
 
             w = world(self.data)
             return [w.render(w.sample_scene(rng)) for _ in range(n)]
-        from PIL import Image
+        from rewardkit.io.images import load_image
 
         out = []
         for p in (
@@ -173,8 +173,7 @@ class ImageSource:
             if n <= len(self.files)
             else rng.choices(self.files, k=n)
         ):
-            with Image.open(p) as im:
-                out.append(im.convert("RGB"))
+            out.append(load_image(p, name=f"image {str(p)!r}").image)
         return out
 
 
