@@ -8,7 +8,10 @@ from typing import Any
 
 from rewardkit.functional.penalties import (
     bad_phrase_flags,
+    count_repeated_words,
     load_word_list,
+    phrase_matcher,
+    repeat_exempt_set,
     repeat_flags,
     word_pieces,
 )
@@ -57,6 +60,12 @@ class BadPhrasePenalty(_TokenCountPenalty):
     def flags(self, pieces: Sequence[str]) -> list[int]:
         return bad_phrase_flags(pieces, self.phrases)
 
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        if self.tokenizer is not None:
+            return super().score(captions, **inputs)
+        count = phrase_matcher(self.phrases).count  # words: straight from the spans, no pieces
+        return [float(count(c)) for c in captions]
+
 
 class RepeatPenalty(_TokenCountPenalty):
     """Number of tokens inside a word already used earlier (VLRM Section 3.4 item 4).
@@ -75,6 +84,12 @@ class RepeatPenalty(_TokenCountPenalty):
 
     def flags(self, pieces: Sequence[str]) -> list[int]:
         return repeat_flags(pieces, self.exempt)
+
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        if self.tokenizer is not None:
+            return super().score(captions, **inputs)
+        skip = repeat_exempt_set(self.exempt)
+        return [float(count_repeated_words(c, skip)) for c in captions]
 
 
 class NoEOSPenalty(Reward):
