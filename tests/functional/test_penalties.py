@@ -136,10 +136,14 @@ def _captions_with_phrases(phrases, n, seed):
             phrase = rng.choice(phrases)
             phrase = "".join(ch.upper() if rng.random() < 0.3 else ch for ch in phrase)
             phrase = rng.choice([" ", "  ", "\t", "\n "]).join(phrase.split())
-            phrase = rng.choice(["", "", "(", '"', "x", "-"]) + phrase + rng.choice(["", "", ".", ",", "s", "'s"])
+            phrase = (
+                rng.choice(["", "", "(", '"', "x", "-"]) + phrase + rng.choice(["", "", ".", ",", "s", "'s"])
+            )
             words.insert(rng.randint(0, len(words)), phrase)
         if rng.random() < 0.2:
-            words.insert(rng.randint(0, len(words)), str(rng.randint(1890, 2030)) + rng.choice(["", ".", "s"]))
+            words.insert(
+                rng.randint(0, len(words)), str(rng.randint(1890, 2030)) + rng.choice(["", ".", "s"])
+            )
         out.append(rng.choice([" ", " ", "  "]).join(words))
     return out
 
@@ -178,7 +182,15 @@ TRICKY = "aAbB sS-_'1ſKkıİiµμ\u0345ι\u1fbeßéÉ\t\u00a0.,"
 
 @given(
     st.lists(
-        st.lists(st.text(alphabet=TRICKY.replace(" ", "").replace("\t", "").replace("\u00a0", ""), min_size=1, max_size=4), min_size=1, max_size=3).map(" ".join),
+        st.lists(
+            st.text(
+                alphabet=TRICKY.replace(" ", "").replace("\t", "").replace("\u00a0", ""),
+                min_size=1,
+                max_size=4,
+            ),
+            min_size=1,
+            max_size=3,
+        ).map(" ".join),
         min_size=1,
         max_size=6,
     ),
@@ -222,7 +234,9 @@ def test_penalty_scores_equal_the_former_word_piece_count():
 
 
 def test_whitespace_inside_a_phrase_is_normalised():
-    assert bad_phrase_spans("an image  of x", ["an   image\tof"]) == bad_phrase_spans("an image  of x", ["an image of"])
+    assert bad_phrase_spans("an image  of x", ["an   image\tof"]) == bad_phrase_spans(
+        "an image  of x", ["an image of"]
+    )
     assert bad_phrase_spans("an image  of x", ["an image of"]) == [(0, 12)]
 
 
