@@ -116,7 +116,7 @@ def run(quick: bool = False) -> dict:
     for n_words in (2_000, 20_000):
         rng = random.Random(n_words)
         long_text = " ".join(rng.choice(caps) for _ in range(n_words // 10))
-        per_char[len(long_text)] = min(_timed(lambda: matcher.spans(long_text)) for _ in range(3)) / len(
+        per_char[len(long_text)] = min(_timed(lambda t=long_text: matcher.spans(t)) for _ in range(3)) / len(
             long_text
         )
     (short, t_short), (long, t_long) = sorted(per_char.items())
