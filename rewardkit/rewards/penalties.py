@@ -17,6 +17,7 @@ from rewardkit.functional.penalties import (
 )
 from rewardkit.functional.returns import token_pieces
 from rewardkit.rewards.base import Reward
+from rewardkit.rewards.inputs import ended_from_ids
 
 
 class _TokenCountPenalty(Reward):
@@ -108,6 +109,8 @@ class NoEOSPenalty(Reward):
 
     def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
         ended = inputs.get("ended_with_eos")
+        if ended is None and inputs.get("completion_ids") is not None and self.eos is not None:
+            ended = ended_from_ids(inputs["completion_ids"], self.eos)
         if ended is None and inputs.get("completion_ids") is not None:
             raise ValueError(
                 "noeos: got completion_ids but no EOS id to read them with; build the reward with "
