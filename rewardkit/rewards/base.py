@@ -53,6 +53,7 @@ class Reward(ABC):
         None  # EOS id(s): lets a TRL-style call derive ended_with_eos from completion_ids
     )
     image_column: str | None = None  # the dataset column holding the images, when not image/images
+    uses_images: bool = False  # scores captions against images (so an image column applies to it)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -62,6 +62,10 @@ class ComposedReward(Reward):
         self.components: tuple[Component, ...] = tuple(components)
 
     @property
+    def uses_images(self) -> bool:  # type: ignore[override]
+        return any(c.reward.uses_images for c in self.components)
+
+    @property
     def weights(self) -> dict[str, float]:
         return {c.name: c.weight for c in self.components}
 
@@ -101,7 +105,7 @@ class ComposedReward(Reward):
         inputs = {}
         for c in self.components:
             eos = c.reward.eos if c.reward.eos is not None else self.eos
-            column = c.reward.image_column or self.image_column
+            column = (c.reward.image_column or self.image_column) if c.reward.uses_images else None
             if (eos, column) not in per_setting:
                 per_setting[(eos, column)] = reward_inputs(
                     kwargs, len(captions), eos=eos, image_column=column

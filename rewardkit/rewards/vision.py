@@ -41,6 +41,8 @@ def _keys(inputs: dict[str, Any], images: Sequence[Any]) -> list[str] | None:
 
 
 class _ImageTextReward(Reward):
+    uses_images = True
+
     def __init__(self, backend: Any) -> None:
         self.backend = backend
 
