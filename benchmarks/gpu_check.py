@@ -192,7 +192,7 @@ def build_models(cache: Path, smoke: bool, with_clip: bool, device: str, log) ->
                 )
                 with torch.device(init_device):
                     model = Blip2ForConditionalGeneration(config)
-                real._save(model, path, real._opt_tokenizer(), _image_processor(cfg))
+                real._save(model.cpu(), path, real._opt_tokenizer(), _image_processor(cfg))
                 del model
             elif name == "itm":
                 config = Blip2Config(
@@ -203,7 +203,7 @@ def build_models(cache: Path, smoke: bool, with_clip: bool, device: str, log) ->
                 )
                 with torch.device(init_device):
                     model = Blip2ForImageTextRetrieval(config)
-                real._save(model, path, real._bert_tokenizer(), _image_processor(cfg))
+                real._save(model.cpu(), path, real._bert_tokenizer(), _image_processor(cfg))
                 del model
             elif name == "ref":  # the captioner's own LM saved alone, as facebook/opt-2.7b is BLIP-2's
                 from safetensors import safe_open
@@ -221,7 +221,8 @@ def build_models(cache: Path, smoke: bool, with_clip: bool, device: str, log) ->
                 real._save(lm, path, real._opt_tokenizer(), None)
                 del state, lm
             else:
-                _save_open_clip(path, smoke)
+                with torch.device(init_device):
+                    _save_open_clip(path, smoke)
             if init_device == "cuda":
                 torch.cuda.empty_cache()
             log(f"built {name} in {time.time() - t0:.0f} s -> {path}")
@@ -254,7 +255,8 @@ def _save_open_clip(path: Path, smoke: bool) -> None:
     else:
         model = open_clip.create_model(REAL["open_clip"], pretrained=None)
         out = path
-    save_file({k: v.to(torch.bfloat16).contiguous() for k, v in model.state_dict().items()}, str(out))
+    state = {k: v.to("cpu", torch.bfloat16).contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(out))
 
 
 def preset_file(paths: dict[str, Path], folder: Path, smoke: bool, with_clip: bool) -> Path:
@@ -320,7 +322,12 @@ def photo_like_jpegs(folder: Path, n: int, seed: int = 0) -> list[Path]:
 
 def rows_file(path: Path, images: list[Path]) -> Path:
     rows = [
-        {"id": f"r{i}", "image": str(im), "caption": CAPTIONS[i % len(CAPTIONS)], "ended_with_eos": i % 7 != 0}
+        {
+            "id": f"r{i}",
+            "image": str(im),
+            "caption": CAPTIONS[i % len(CAPTIONS)],
+            "ended_with_eos": i % 7 != 0,
+        }
         for i, im in enumerate(images)
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -390,7 +397,10 @@ def measure_score(preset: Path, work: Path, images: list[Path], device: str, bat
         out = work / f"scores_{label}.jsonl"
         for stale in work.glob(f"scores_{label}*"):
             stale.unlink() if stale.is_file() else shutil.rmtree(stale)
-        runs[label] = {"rows": n, **rewardkit_measured(["score", str(rows), "--preset", str(preset), "-o", str(out), *flags], 900)}
+        runs[label] = {
+            "rows": n,
+            **rewardkit_measured(["score", str(rows), "--preset", str(preset), "-o", str(out), *flags], 900),
+        }
     result = {"flags": flags, "runs": runs}
     ok = all(r.get("code") == 0 for r in runs.values())
     if ok:
@@ -434,7 +444,9 @@ def measure_bare(preset: Path, images: list[Path], device: str, batch: int) -> d
         for s in range(0, len(caps), batch):
             ims, txt = pil[s : s + batch], caps[s : s + batch]
             if name == "itm":
-                pix = be.image_processor(images=ims, return_tensors="pt")["pixel_values"].to(be.device, be.dtype)
+                pix = be.image_processor(images=ims, return_tensors="pt")["pixel_values"].to(
+                    be.device, be.dtype
+                )
                 tok = be.tokenizer(txt, return_tensors="pt", padding=True, truncation=True, max_length=32)
                 batches.append((pix, tok["input_ids"].to(be.device), tok["attention_mask"].to(be.device)))
             elif name == "ref":
@@ -446,7 +458,9 @@ def measure_bare(preset: Path, images: list[Path], device: str, batch: int) -> d
 
         def forward(b, name=name, be=be):
             if name == "itm":
-                be.model(pixel_values=b[0], input_ids=b[1], attention_mask=b[2], use_image_text_matching_head=True)
+                be.model(
+                    pixel_values=b[0], input_ids=b[1], attention_mask=b[2], use_image_text_matching_head=True
+                )
             elif name == "ref":
                 be.model(**b)
             else:
@@ -465,7 +479,8 @@ def measure_bare(preset: Path, images: list[Path], device: str, batch: int) -> d
         total += sec
         out[name] = {"seconds": sec, "captions_per_s": len(caps) / sec}
         if device.startswith("cuda"):
-            out[name]["peak_gpu_gb"] = torch.cuda.max_memory_allocated() / 2**30
+            # max allocated during this model's forwards, every model of the preset resident
+            out[name]["peak_gpu_gb_all_models_loaded"] = torch.cuda.max_memory_allocated() / 2**30
     out["all_models_captions_per_s"] = len(caps) / total if total else None
     from rewardkit import presets as loaded
 
@@ -476,7 +491,9 @@ def measure_bare(preset: Path, images: list[Path], device: str, batch: int) -> d
     return out
 
 
-def measure_train(paths: dict[str, Path], preset: Path, work: Path, images: Path, device: str, smoke: bool) -> dict:
+def measure_train(
+    paths: dict[str, Path], preset: Path, work: Path, images: Path, device: str, smoke: bool
+) -> dict:
     cfg = work / "train.json"
     cfg.write_text(
         json.dumps(
@@ -578,11 +595,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="tiny configs on CPU, the same path (~1 min)")
     ap.add_argument("--device", default=None, help="default: cuda (cpu with --smoke)")
-    ap.add_argument("--cache", type=Path, default=None, help="built checkpoints (default: a folder under /tmp)")
+    ap.add_argument(
+        "--cache", type=Path, default=None, help="built checkpoints (default: a folder under /tmp)"
+    )
     ap.add_argument("--out", type=Path, default=None, help="the result JSON")
     ap.add_argument("--rows", type=int, default=None, help="rows scored (default 512; 12 with --smoke)")
     ap.add_argument("--wheels", type=Path, default=HERE / "wheels", help="local wheels for missing packages")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: score,bare,train,generation,serve")
+    ap.add_argument(
+        "--skip", default="", help="comma list of parts to skip: score,bare,train,generation,serve"
+    )
     args = ap.parse_args(argv)
     smoke = args.smoke
     device = args.device or ("cpu" if smoke else "cuda")
@@ -639,7 +660,9 @@ def main(argv: list[str] | None = None) -> int:
     if "generation" not in skip:
         log("generation")
         n_gen = 2 if smoke else 64
-        result["generation"] = measure_generation(paths["captioner"], images[:n_gen], device, 2 if smoke else 16)
+        result["generation"] = measure_generation(
+            paths["captioner"], images[:n_gen], device, 2 if smoke else 16
+        )
         save()
     if "serve" not in skip:
         log("serve")
