@@ -10,7 +10,8 @@ from typing import Any
 from rewardkit.errors import RewardkitError
 from rewardkit.functional.assembly import weighted_total
 from rewardkit.rewards.base import Reward, checked_inputs
-from rewardkit.rewards.inputs import completion_text, completions_list, reward_inputs
+from rewardkit.functional.arguments import column_list
+from rewardkit.rewards.inputs import TRAINER_ONLY, completion_text, completions_list, reward_inputs
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ class ComposedReward(Reward):
         """
         completions = completions_list(completions, self.name)
         captions = [completion_text(c) for c in completions]
+        # read every column once: components with different settings each build inputs from them
+        kwargs = {k: v if k in TRAINER_ONLY else column_list(v, k, column=k) for k, v in kwargs.items()}
         per_setting: dict[tuple[Any, Any], dict[str, Any]] = {}
         inputs = {}
         for c in self.components:

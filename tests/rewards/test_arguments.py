@@ -189,9 +189,11 @@ def test_a_component_keeps_its_own_eos_id():
     out = {}
     mixed(prompts=None, completions=["a", "a"], completion_ids=ids, log_metric=out.__setitem__)
     assert out == {"total/own": 0.5, "total/default": 0.5}
-    both = mixed.score_components  # per-row values through a TRL call
-    assert both(["a", "a"], ended_with_eos=[True, False])["own"] == [0.0, 1.0]
+    # an explicit ended_with_eos column is every component's, whatever its EOS id
+    assert mixed.score_components(["a", "a"], ended_with_eos=[True, False])["default"] == [0.0, 1.0]
     assert mixed(prompts=None, completions=["a", "a"], completion_ids=[[5], [9]]) == [-1.0, -1.0]
+    # a generator column serves every setting (each component builds its inputs from it)
+    assert mixed(prompts=None, completions=["a", "a"], completion_ids=(i for i in [[5], [9]])) == [-1.0, -1.0]
 
 
 def test_a_component_keeps_its_own_image_column(preset_file, images):
