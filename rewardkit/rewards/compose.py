@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rewardkit.errors import RewardkitError
+from rewardkit.functional.arguments import column_list
 from rewardkit.functional.assembly import weighted_total
 from rewardkit.rewards.base import Reward, checked_inputs
-from rewardkit.functional.arguments import column_list
 from rewardkit.rewards.inputs import TRAINER_ONLY, completion_text, completions_list, reward_inputs
 
 
