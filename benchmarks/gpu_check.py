@@ -110,7 +110,7 @@ CAPTIONS = [
 def ensure_packages(wheels: Path | None, log) -> dict:
     """Install open_clip_torch / pycocoevalcap from local wheels when missing; report what is there."""
     wanted = {"open_clip": "open_clip_torch", "pycocoevalcap": "pycocoevalcap"}
-    missing = [pkg for mod, pkg in wanted.items() if importlib.util.find_spec(mod) is None]
+    missing = [pkg for mod, pkg in wanted.items() if not _importable(mod)]
     report: dict = {"missing_before": missing}
     if missing and wheels is not None and wheels.is_dir():
         cmd = [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(wheels), *missing]
@@ -118,8 +118,16 @@ def ensure_packages(wheels: Path | None, log) -> dict:
         report["pip"] = {"command": " ".join(cmd), "code": proc.returncode, "tail": proc.stderr[-400:]}
         importlib.invalidate_caches()
         log(f"pip install from {wheels}: exit {proc.returncode}")
-    report["missing"] = [pkg for mod, pkg in wanted.items() if importlib.util.find_spec(mod) is None]
+    report["missing"] = [pkg for mod, pkg in wanted.items() if not _importable(mod)]
     return report
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
 
 
 def _fallback_vocab(size: int, specials: list[str]) -> list[str]:
@@ -136,8 +144,7 @@ def environment(device: str) -> dict:
         "cpu_cores": os.cpu_count(),
     }
     for pkg in ("transformers", "peft", "accelerate", "timm", "open_clip", "pycocoevalcap"):
-        spec = importlib.util.find_spec(pkg)
-        if spec is None:
+        if not _importable(pkg):
             env[pkg] = None
             continue
         try:

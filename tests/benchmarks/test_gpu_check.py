@@ -72,3 +72,39 @@ def test_smoke_mode_runs_every_part(tmp_path):
     assert gen["images"] == 2 and gen["images_per_s"] > 0 and gen["example"]
     assert "skipped" in result["serve"] or "how" in result["serve"]
     assert result["packages"]["missing"] == [] and "under_8_minutes" in result
+
+
+BLOCKER = """
+import importlib.abc, sys
+
+class _Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("open_clip", "pycocoevalcap"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def test_a_machine_without_open_clip_and_pycocoevalcap_is_detected(tmp_path):
+    """The GPU machines meant here lack both; the check reports them (no wheel folder: nothing installed)."""
+    (tmp_path / "block").mkdir()
+    (tmp_path / "block" / "sitecustomize.py").write_text(BLOCKER)
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import gpu_check; "
+        "print(json.dumps(gpu_check.ensure_packages(__import__('pathlib').Path(sys.argv[2]), print)))"
+    )
+    env = launch.env()
+    env["PYTHONPATH"] = f"{tmp_path / 'block'}:{env.get('PYTHONPATH', '')}"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "benchmarks"), str(tmp_path / "no-wheels-here")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["missing_before"] == ["open_clip_torch", "pycocoevalcap"]
+    assert report["missing"] == ["open_clip_torch", "pycocoevalcap"]
+    assert "pip" not in report  # no wheel folder, no install attempted
