@@ -91,13 +91,25 @@ class _Node:
         node.end = True
         node.end_in_word = node.end_in_word and _is_word_char(phrase[-1])
 
-    def regex(self) -> str:
-        alternatives = [
-            (r"\s+" if key == _SPACE else re.escape(key)) + child.regex()
-            for key, child in self.children.items()
-        ]
+    def regex(self, edge=lambda key: r"\s+" if key == _SPACE else re.escape(key)) -> str | None:
+        """This node's subtree as a regex (``edge``: each edge's pattern, ``""`` when it cannot match).
+
+        Runs of single-child nodes become one literal, so the recursion goes as deep as the
+        branchings on a path, not as long as the phrase. ``None``: nothing below can match.
+        """
+        alternatives = []
+        for key, child in self.children.items():
+            parts = [edge(key)]
+            while len(child.children) == 1 and not child.end:  # a chain: no branching, no end
+                ((key, child),) = child.children.items()
+                parts.append(edge(key))
+            rest = child.regex(edge)
+            if all(parts) and rest is not None:
+                alternatives.append("".join(parts) + rest)
         if self.end:  # tried last: a longer phrase through this node wins, as longest-first did
             alternatives.append(r"(?!\w)" if self.end_in_word else "")
+        if not alternatives:
+            return None
         if len(alternatives) == 1:
             return alternatives[0]
         return "(?:" + "|".join(alternatives) + ")"
@@ -112,22 +124,6 @@ def _ascii_class(ch: str) -> str:
     if len(matched) <= 1:
         return "".join(re.escape(c) for c in matched)
     return "[" + "".join(re.escape(c) for c in matched) + "]"
-
-
-def _ascii_regex(node: _Node) -> str | None:
-    """``node.regex()`` for lower-cased ASCII text, case-sensitive (None: nothing can match)."""
-    alternatives = []
-    for key, child in node.children.items():
-        edge, rest = _ascii_class(key), _ascii_regex(child)
-        if edge and rest is not None:
-            alternatives.append(edge + rest)
-    if node.end:
-        alternatives.append(r"(?!\w)" if node.end_in_word else "")
-    if not alternatives:
-        return None
-    if len(alternatives) == 1:
-        return alternatives[0]
-    return "(?:" + "|".join(alternatives) + ")"
 
 
 class PhraseMatcher:
@@ -156,7 +152,8 @@ class PhraseMatcher:
         branches += [unguarded.regex()] if unguarded.children else []
         branches += [year] if year else []
         self.pattern = re.compile("|".join(f"(?:{b})" for b in branches) or "(?!)", re.IGNORECASE)
-        ascii_all, ascii_unguarded = _ascii_regex(everything), _ascii_regex(unguarded)
+        # the same trie for lower-cased ASCII text, matched case-sensitively
+        ascii_all, ascii_unguarded = everything.regex(_ascii_class), unguarded.regex(_ascii_class)
         branches = [r"(?<!\w)" + ascii_all] if ascii_all else []
         branches += [ascii_unguarded] if ascii_unguarded else []
         branches += [year] if year else []

@@ -253,3 +253,9 @@ def test_a_large_list_equals_the_former_definition():
     matcher = phrase_matcher(phrases)
     text = " ".join(rng.choice(words) for _ in range(200))
     assert matcher.spans(text) == old_bad_phrase_spans(text, phrases)
+
+
+def test_a_very_long_phrase_compiles():
+    phrase = " ".join(["word"] * 2000)  # 9,999 characters: the trie regex is not one level per character
+    text = "x " + phrase + " y"
+    assert bad_phrase_spans(text, [phrase, "word word"]) == [(2, 2 + len(phrase))]
