@@ -8,6 +8,7 @@ comes in.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
@@ -50,11 +51,18 @@ PER_CAPTION_COLUMNS = frozenset(
 
 def column_list(value: Any, name: str, *, column: str | None = None) -> Any:
     """An input read once: an iterator becomes a list; a lone string refused for a per-caption column."""
-    if isinstance(value, (str, bytes)) and (column in PER_CAPTION_COLUMNS):
-        raise ArgumentError(
-            f"{name} must hold one value per caption, got a single {type(value).__name__} "
-            f"({_preview(value)}); wrap it in a list"
-        )
+    if column in PER_CAPTION_COLUMNS:
+        single = None
+        if isinstance(value, (str, bytes)):
+            single = f"{type(value).__name__} ({_preview(value)})"
+        elif isinstance(value, os.PathLike):
+            single = f"path ({_preview(os.fspath(value))})"
+        elif hasattr(value, "getpixel") and hasattr(value, "convert"):  # one PIL image
+            single = "image"
+        if single is not None:
+            raise ArgumentError(
+                f"{name} must hold one value per caption, got a single {single}; wrap it in a list"
+            )
     if isinstance(value, Iterator):
         return list(value)
     return value

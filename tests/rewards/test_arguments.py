@@ -72,6 +72,11 @@ def test_per_caption_columns_refuse_a_lone_string(images):
         _penalties().score(["a", "b"], references=[["x"], "a cat"])
     with pytest.raises(ArgumentError, match="image"):
         _penalties()(prompts=None, completions=["a dog"], image="dog.png")
+    from pathlib import Path
+
+    for single in (Path("dog.png"), images[0]):
+        with pytest.raises(ArgumentError, match="images must hold one value per caption, got a single"):
+            BadPhrasePenalty().score(["a dog"], images=single)
 
 
 def test_a_non_string_caption_is_named_by_index():
