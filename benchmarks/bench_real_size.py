@@ -13,7 +13,7 @@ those folders:
 
 Per command: wall time and peak RSS (of a fresh process running it); per reward component, the
 toolkit's time on the rows against the bare model forward on the same inputs (preprocessing
-included), i.e. rewardkit's overhead. Tokenizers are word-level stand-ins with the real
+included), i.e. rewardkit's overhead, and its peak memory alone (a fresh process loading only it). Tokenizers are word-level stand-ins with the real
 vocabulary sizes (the real BPE files cannot be fetched), so token counts are close to, not equal
 to, the real ones. Results: benchmarks/results/real_size.json.
 
@@ -370,6 +370,46 @@ def ref_copy_cost(path: Path, device: str) -> dict:
     return json.loads(last[-1]) if last else {"error": proc.stderr[-800:]}
 
 
+_COMPONENT_MEMORY = """
+import json, resource, sys
+from pathlib import Path
+from PIL import Image
+from rewardkit.presets import build_evaluator, build_reward
+preset, rows, device, bs, name = sys.argv[1:6]
+good = [json.loads(x) for x in Path(rows).read_text().splitlines() if x.strip()]
+images = [Image.open(Path(rows).parent / r["image"]).convert("RGB") for r in good]
+caps = [r["caption"] for r in good]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+if name == "evaluator":
+    ev = build_evaluator(preset, device=device, dtype="bf16", batch_size=int(bs))
+    ev.encode_images(images, None)
+    ev.encode_texts(caps)
+else:
+    build_reward(preset, only=[name], device=device, dtype="bf16", batch_size=int(bs)).score(caps, images=images)
+print(json.dumps({"peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                  "rss_before_loading_gb": before}))
+"""
+
+
+def component_peak_memory(preset: Path, rows: Path, device: str, batch_size: int, name: str) -> dict:
+    """One component alone in a fresh process (load + score the rows): its peak RSS (and GPU memory on CUDA)."""
+    code = _COMPONENT_MEMORY
+    if device.startswith("cuda"):
+        code += (
+            "import torch; print(json.dumps({'peak_gpu_gb': torch.cuda.max_memory_allocated() / 2**30}))\n"
+        )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(preset), str(rows), device, str(batch_size), name],
+        capture_output=True,
+        text=True,
+    )
+    out: dict = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            out.update(json.loads(line))
+    return out or {"error": proc.stderr[-800:]}
+
+
 @torch.inference_mode()
 def _bare(backend, name: str, caps: list[str], images: list) -> float:
     """The model forward alone on the same inputs (preprocessing included), no caches or rewardkit logic."""
@@ -466,6 +506,10 @@ def main() -> None:
             [*rk, "score", str(rows), "--preset", str(files["vlrm"]), "-o", str(work / "vlrm.jsonl"), *common]
         )
         result["components"]["vlrm"] = component_times(files["vlrm"], rows, args.device, args.rows)
+        for name in ("itm", "ref", "evaluator"):  # each alone, so its peak is its own
+            result["components"]["vlrm"][name].update(
+                component_peak_memory(files["vlrm"], rows, args.device, args.rows, name)
+            )
     save()
     if "phi" in wanted:
         result["commands"]["score vlrm-rs"] = run_measured(

@@ -12,3 +12,7 @@ class UnknownNameError(RewardkitError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class ArgumentError(RewardkitError, TypeError):
+    """A Python API argument of the wrong kind (a string where a list of texts is expected, ...)."""

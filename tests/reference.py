@@ -312,3 +312,70 @@ def capevalkit_normalize_metric_output(result, metric_name):
             "per_item": per_item,
         }
     }
+
+# ---------------------------------------------------------------- bad-phrase spans (rewardkit's definition before the trie matcher)
+
+
+def _old_phrase_regex(phrase):
+    """One phrase as rewardkit matched it before the trie (commit 21e44db): whole words, ``\\s+`` between."""
+    import re
+
+    parts = [re.escape(p) for p in phrase.split()]
+    body = r"\s+".join(parts)
+    if phrase[0].isalnum() or phrase[0] == "_":
+        body = r"(?<!\w)" + body
+    if phrase[-1].isalnum() or phrase[-1] == "_":
+        body = body + r"(?!\w)"
+    return body
+
+
+def old_bad_phrase_spans(text, phrases, include_years=False):
+    """The former ``bad_phrase_spans``: a lookahead alternation (longest phrase first) tried at every character.
+
+    Quadratic-ish (every phrase at every position), kept verbatim as the definition the trie matcher must equal.
+    """
+    import re
+
+    alternatives = sorted({p.strip().lower() for p in phrases if p.strip()}, key=len, reverse=True)
+    regexes = [_old_phrase_regex(p) for p in alternatives]
+    if include_years:
+        regexes.append(r"(?<!\w)\d{4}(?!\w)")
+    if not regexes:
+        return []
+    pattern = re.compile("(?=(" + "|".join(f"(?:{r})" for r in regexes) + "))", re.IGNORECASE)
+    spans = []
+    for m in pattern.finditer(text):
+        start, end = m.start(1), m.end(1)
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def old_repeated_word_spans(text, exempt):
+    """The former ``repeated_word_spans`` (a word already seen earlier, case-insensitive, exempt words aside)."""
+    import re
+
+    word = re.compile(r"\w+(?:['\u2019]\w+)*")
+    skip = frozenset(w.lower() for w in exempt)
+    seen, spans = set(), []
+    for m in word.finditer(text):
+        w = m.group(0).lower()
+        if w in skip:
+            continue
+        if w in seen:
+            spans.append(m.span())
+        seen.add(w)
+    return spans
+
+
+def old_flag_count(text, spans):
+    """Former penalty value without a tokenizer: word pieces (``\\s*\\S+``) whose non-space part overlaps a span."""
+    import re
+
+    count = 0
+    for m in re.finditer(r"\S+", text):
+        start, end = m.span()
+        count += any(s < end and e > start for s, e in spans)
+    return count

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rewardkit.functional.arguments import text_list
+
 PUNCTUATIONS = frozenset(
     ["''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?", "!", ",", ":", "-", "--", "...", ";"]
 )
@@ -224,6 +226,7 @@ def ptb_tokenize(texts: Sequence[str]) -> list[str]:
     >>> ptb_tokenize(["A man's dog doesn't like the cat.", 'Two "big" dogs (brown), running!'])
     ["a man 's dog does n't like the cat", 'two big dogs -lrb- brown -rrb- running']
     """
+    texts = text_list(texts, "ptb_tokenize: texts", check_items=False)
     out = []
     for text in texts:
         text = str(text).replace("\n", " ").replace("\r", " ")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rewardkit.errors import ArgumentError
+from rewardkit.functional.arguments import text_list
 from rewardkit.functional.assembly import resolve_weights
 from rewardkit.functional.penalties import bad_phrase_flags, no_eos, repeat_flags
 
@@ -27,6 +29,12 @@ def token_rewards(
     ``weights`` replaces VLRM's weights (``sim``, ``ref`` 1; ``bad``, ``repeat``, ``noeos`` -1)
     key by key; a weight of 0 turns a term off (its flags are then not computed).
     """
+    tokens = text_list(
+        tokens,
+        "token_returns: tokens",
+        what="token pieces",
+        hint="split the caption into its tokens' decoded pieces (token_pieces, or word_pieces for words)",
+    )
     if not tokens:
         return []
     w = resolve_weights(weights)
@@ -121,6 +129,16 @@ def batch_token_returns(
 
     if device is None:
         device = sim.device if isinstance(sim, torch.Tensor) else "cpu"
+    if isinstance(pieces, (str, bytes)):
+        raise ArgumentError(
+            "pieces must be a list with one list of token pieces per row, got a single string"
+        )
+    pieces = [
+        text_list(row, f"pieces[{b}]", what="token pieces", hint="give each row its tokens' decoded pieces")
+        for b, row in enumerate(pieces)
+    ]
+    if ended_with_eos is not None and not isinstance(ended_with_eos, torch.Tensor):
+        ended_with_eos = list(ended_with_eos)
     n = len(pieces)
     sim_t = torch.as_tensor(sim, dtype=torch.float32).reshape(n).cpu()
     ref_t = torch.zeros(n) if ref is None else torch.as_tensor(ref, dtype=torch.float32).reshape(n).cpu()

@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from rewardkit.rewards.inputs import completion_text, eos_ids, reward_inputs
+from rewardkit.errors import ArgumentError
+from rewardkit.functional.arguments import blank_as_empty, column_list, text_list
+from rewardkit.rewards.inputs import completion_text, completions_list, eos_ids, reward_inputs
 
-__all__ = ["Reward", "completion_text"]
+__all__ = ["Reward", "completion_text", "checked_inputs"]
+
+
+def checked_inputs(captions: Any, inputs: dict[str, Any], name: str) -> tuple[list[str], dict[str, Any]]:
+    """The arguments of ``score`` as every reward gets them: a list of captions, blank ones as ``""``, columns read once.
+
+    A lone string is refused (it would be scored character by character); a caption of only
+    whitespace or format characters (zero-width space, ...) is the empty caption.
+    """
+    captions = blank_as_empty(text_list(captions, f"{name}: captions"))
+    columns = {k: column_list(v, f"{name}: {k}", column=k) for k, v in inputs.items()}
+    if columns.get("references") is not None:
+        columns["references"] = refs = list(columns["references"])
+        for i, row in enumerate(refs):
+            if isinstance(row, (str, bytes)):
+                raise ArgumentError(f"{name}: references[{i}] must be a list of texts, got a single string")
+    return captions, columns
+
+
+def _checking(score: Callable[..., list[float]]) -> Callable[..., list[float]]:
+    @functools.wraps(score)
+    def checked(self: Reward, captions: Sequence[str], **inputs: Any) -> list[float]:
+        captions, inputs = checked_inputs(captions, inputs, self.name)
+        return score(self, captions, **inputs)
+
+    checked._checks_arguments = True  # type: ignore[attr-defined]
+    return checked
 
 
 class Reward(ABC):
-    """Scores a batch of captions; higher is better once multiplied by ``default_weight``."""
+    """Scores a batch of captions; higher is better once multiplied by ``default_weight``.
+
+    Every subclass's ``score`` gets its arguments through :func:`checked_inputs` (a list of
+    captions, blank ones as ``""``, per-caption columns read once), whatever calls it.
+    """
 
     name: str = "reward"
     default_weight: float = 1.0
@@ -20,6 +53,13 @@ class Reward(ABC):
         None  # EOS id(s): lets a TRL-style call derive ended_with_eos from completion_ids
     )
     image_column: str | None = None  # the dataset column holding the images, when not image/images
+    uses_images: bool = False  # scores captions against images (so an image column applies to it)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        score = cls.__dict__.get("score")
+        if score is not None and not getattr(score, "_checks_arguments", False):
+            cls.score = _checking(score)  # type: ignore[method-assign]
 
     @abstractmethod
     def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
@@ -34,8 +74,7 @@ class Reward(ABC):
         ``completion_ids`` give ``ended_with_eos`` when the reward knows the EOS id; an ``image``
         column or TRL's ``images`` column (a list of one image per row) gives the images.
         """
-        if completions is None:
-            raise TypeError("completions is required")
+        completions = completions_list(completions, self.name)
         captions = [completion_text(c) for c in completions]
         inputs = reward_inputs(kwargs, len(captions), eos=self.eos, image_column=self.image_column)
         return self.score(captions, **inputs)

@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rewardkit.errors import RewardkitError
+from rewardkit.functional.arguments import column_list
 from rewardkit.functional.assembly import weighted_total
-from rewardkit.rewards.base import Reward
-from rewardkit.rewards.inputs import completion_text, reward_inputs
+from rewardkit.rewards.base import Reward, checked_inputs
+from rewardkit.rewards.inputs import TRAINER_ONLY, completion_text, completions_list, reward_inputs
 
 
 @dataclass(frozen=True)
@@ -61,17 +63,28 @@ class ComposedReward(Reward):
         self.components: tuple[Component, ...] = tuple(components)
 
     @property
+    def uses_images(self) -> bool:  # type: ignore[override]
+        return any(c.reward.uses_images for c in self.components)
+
+    @property
     def weights(self) -> dict[str, float]:
         return {c.name: c.weight for c in self.components}
 
     def score_components(self, captions: Sequence[str], **inputs: Any) -> dict[str, list[float]]:
-        """Every component's values and their weighted ``total``, one value per caption."""
-        values = {c.name: [float(v) for v in c.reward.score(captions, **inputs)] for c in self.components}
-        for name, vals in values.items():
-            if len(vals) != len(captions):
-                raise ValueError(
-                    f"component {name!r} returned {len(vals)} values for {len(captions)} captions"
-                )
+        """Every component's values and their weighted ``total``, one value per caption.
+
+        A component's ``None`` (TRL's "does not apply to this row") is NaN: the total skips it.
+        """
+        captions, inputs = checked_inputs(captions, inputs, self.name)
+        return self._score_each(captions, {c.name: inputs for c in self.components})
+
+    def _score_each(
+        self, captions: list[str], inputs: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, list[float]]:
+        values = {
+            c.name: _as_values(c.name, c.reward.score(captions, **inputs[c.name]), len(captions))
+            for c in self.components
+        }
         values["total"] = weighted_total(values, self.weights)
         return values
 
@@ -81,12 +94,28 @@ class ComposedReward(Reward):
     def __call__(
         self, prompts: Any = None, completions: Sequence[Any] | None = None, **kwargs: Any
     ) -> list[float]:
-        """TRL-style call (see :meth:`Reward.__call__`); each component's mean goes to TRL's ``log_metric`` as ``<name>/<component>``."""
-        if completions is None:
-            raise TypeError("completions is required")
+        """TRL-style call (see :meth:`Reward.__call__`); each component's mean goes to TRL's ``log_metric`` as ``<name>/<component>``.
+
+        Each component reads the call with its own EOS id and image column when it has them, the
+        composition's otherwise (``ComposedReward({"noeos": NoEOSPenalty(eos_token_id=5)})`` reads
+        ``completion_ids`` with 5). Means skip NaN, as TRL's do.
+        """
+        completions = completions_list(completions, self.name)
         captions = [completion_text(c) for c in completions]
-        inputs = reward_inputs(kwargs, len(captions), eos=self.eos, image_column=self.image_column)
-        values = self.score_components(captions, **inputs)
+        # read every column once: components with different settings each build inputs from them
+        kwargs = {k: v if k in TRAINER_ONLY else column_list(v, k, column=k) for k, v in kwargs.items()}
+        per_setting: dict[tuple[Any, Any], dict[str, Any]] = {}
+        inputs = {}
+        for c in self.components:
+            eos = c.reward.eos if c.reward.eos is not None else self.eos
+            column = (c.reward.image_column or self.image_column) if c.reward.uses_images else None
+            if (eos, column) not in per_setting:
+                per_setting[(eos, column)] = reward_inputs(
+                    kwargs, len(captions), eos=eos, image_column=column
+                )
+            inputs[c.name] = per_setting[(eos, column)]
+        captions, _ = checked_inputs(captions, {}, self.name)
+        values = self._score_each(captions, inputs)
         log_metric = kwargs.get("log_metric")
         if callable(log_metric):
             for c in self.components:
@@ -98,3 +127,27 @@ class ComposedReward(Reward):
     def __repr__(self) -> str:
         terms = " + ".join(f"{c.weight:g}*{c.name}" for c in self.components)
         return f"ComposedReward({terms}, name={self.name!r})"
+
+
+def _as_values(name: str, values: Any, n: int) -> list[float]:
+    """A component's output as floats: ``None`` (for the whole batch or a row) is NaN."""
+    if values is None:
+        return [math.nan] * n
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise RewardkitError(
+            f"component {name!r} returned {type(values).__name__}, not one value per caption"
+        )
+    if len(values) != n:
+        raise RewardkitError(f"component {name!r} returned {len(values)} values for {n} captions")
+    out = []
+    for i, v in enumerate(values):
+        if v is None:
+            out.append(math.nan)
+            continue
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            raise RewardkitError(
+                f"component {name!r} returned {type(v).__name__} for caption {i}, not a number or None"
+            ) from None
+    return out

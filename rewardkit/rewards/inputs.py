@@ -8,12 +8,30 @@ repeated per completion. This module turns that into rewardkit's inputs: caption
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rewardkit.errors import ArgumentError
+from rewardkit.functional.arguments import column_list
+
 TRAINER_ONLY = frozenset({"trainer_state", "log_metric", "log_extra", "environments", "prompts"})
 """Keyword arguments that TRL adds for its own purposes; never reward inputs."""
+
+
+def completions_list(completions: Any, name: str) -> list[Any]:
+    """TRL's ``completions`` as a list, read once; a lone string (or message) is refused in one line."""
+    if completions is None:
+        raise ArgumentError(f"{name}: completions is required")
+    if isinstance(completions, (str, bytes, Mapping)):
+        kind = "message" if isinstance(completions, Mapping) else type(completions).__name__
+        raise ArgumentError(
+            f"{name}: completions must be a list (one completion per row), got a single {kind}; "
+            "wrap it in a list: completions=[...]"
+        )
+    if not isinstance(completions, Iterable):
+        raise ArgumentError(f"{name}: completions must be a list, got {type(completions).__name__}")
+    return completions if type(completions) is list else list(completions)
 
 
 def completion_text(completion: Any) -> str:
@@ -67,6 +85,10 @@ def ended_from_ids(completion_ids: Sequence[Sequence[int]], eos: frozenset[int])
 
 def one_image_per_row(column: Sequence[Any], name: str) -> list[Any]:
     """A column of images, one per caption. A row holding a list (TRL's ``images``) must hold exactly one image: the one captioned."""
+    if isinstance(column, (str, Path)):
+        raise ArgumentError(
+            f"{name} must hold one image per caption, got a single path; wrap it in a list: {name}=[...]"
+        )
     out = []
     for i, value in enumerate(column):
         if isinstance(value, (list, tuple)):
@@ -114,7 +136,7 @@ def reward_inputs(
     Images come from ``image_column`` when given (for a text policy, whose dataset must not
     have TRL's multimodal ``image``/``images`` columns), else from ``images`` or ``image``.
     """
-    inputs = {k: v for k, v in kwargs.items() if k not in TRAINER_ONLY}
+    inputs = {k: column_list(v, k, column=k) for k, v in kwargs.items() if k not in TRAINER_ONLY}
     if image_column is not None and image_column not in ("image", "images"):
         if inputs.get(image_column) is None:
             raise ValueError(f"no {image_column!r} column in the reward function's inputs")

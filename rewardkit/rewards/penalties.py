@@ -8,12 +8,16 @@ from typing import Any
 
 from rewardkit.functional.penalties import (
     bad_phrase_flags,
+    count_repeated_words,
     load_word_list,
+    phrase_matcher,
+    repeat_exempt_set,
     repeat_flags,
     word_pieces,
 )
 from rewardkit.functional.returns import token_pieces
 from rewardkit.rewards.base import Reward
+from rewardkit.rewards.inputs import ended_from_ids
 
 
 class _TokenCountPenalty(Reward):
@@ -57,6 +61,12 @@ class BadPhrasePenalty(_TokenCountPenalty):
     def flags(self, pieces: Sequence[str]) -> list[int]:
         return bad_phrase_flags(pieces, self.phrases)
 
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        if self.tokenizer is not None:
+            return super().score(captions, **inputs)
+        count = phrase_matcher(self.phrases).count  # words: straight from the spans, no pieces
+        return [float(count(c)) for c in captions]
+
 
 class RepeatPenalty(_TokenCountPenalty):
     """Number of tokens inside a word already used earlier (VLRM Section 3.4 item 4).
@@ -76,6 +86,12 @@ class RepeatPenalty(_TokenCountPenalty):
     def flags(self, pieces: Sequence[str]) -> list[int]:
         return repeat_flags(pieces, self.exempt)
 
+    def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
+        if self.tokenizer is not None:
+            return super().score(captions, **inputs)
+        skip = repeat_exempt_set(self.exempt)
+        return [float(count_repeated_words(c, skip)) for c in captions]
+
 
 class NoEOSPenalty(Reward):
     """1 when generation did not end with EOS (VLRM Section 3.4 item 5), from ``ended_with_eos``.
@@ -93,6 +109,8 @@ class NoEOSPenalty(Reward):
 
     def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
         ended = inputs.get("ended_with_eos")
+        if ended is None and inputs.get("completion_ids") is not None and self.eos is not None:
+            ended = ended_from_ids(inputs["completion_ids"], self.eos)
         if ended is None and inputs.get("completion_ids") is not None:
             raise ValueError(
                 "noeos: got completion_ids but no EOS id to read them with; build the reward with "

@@ -43,6 +43,8 @@ def _loaded(images: Sequence[Any] | None, n: int) -> list[tuple[Any, str]]:
 
 
 class _ImageTextReward(Reward):
+    uses_images = True
+
     def __init__(self, backend: Any) -> None:
         self.backend = backend
 
