@@ -45,8 +45,8 @@ def _expanded_size_ok(root: Any, where: str) -> None:
         seen += 1
         if seen > MAX_YAML_NODES:
             raise ConfigFileError(
-                f"{where}: YAML aliases expand to more than {MAX_YAML_NODES:,} values (nested anchors and "
-                "aliases, a 'billion laughs'); write the values out instead of aliasing them"
+                f"{where}: YAML aliases expand to more than {MAX_YAML_NODES:,} values (counted with every alias "
+                "expanded: nested anchors and aliases, a 'billion laughs'); write the values out instead"
             )
         if isinstance(node, yaml.SequenceNode):
             children = list(node.value)
@@ -166,7 +166,7 @@ def describe(hint: Any) -> str:
 
 def looks_like_a_number(value: Any) -> bool:
     """A string YAML 1.1 left unconverted though it reads as a number (``1e3``, ``1.0e3``, ``1_000.5e-3``)."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "e" not in value.lower():
         return False
     try:
         float(value.replace("_", ""))

@@ -101,6 +101,7 @@ def test_describe_and_the_yaml_exponent_hint():
     msg = str(type_error("weight", "1e3", "a number"))
     assert "weight must be a number, not '1e3'" in msg and "1.0e+3" in msg
     assert "YAML" not in str(type_error("name", 5, "a string"))
+    assert "YAML" not in str(type_error("weight", "1000", "a number"))  # quoted on purpose: no exponent rule
     # the hint is true: PyYAML reads these spellings as strings and the suggested ones as numbers
     data = load_yaml("a: 1e3\nb: 1.0e3\nc: 1.0e+3\nd: 1000\n", "f")
     assert data == {"a": "1e3", "b": "1.0e3", "c": 1000.0, "d": 1000}

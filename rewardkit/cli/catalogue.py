@@ -42,15 +42,27 @@ def _models() -> list[dict[str, Any]]:
     return rows
 
 
+def _family(preset: str) -> str | None:
+    """The family of a preset's training defaults (``real size``, ``toy``, ``toy-hard``), or ``None``."""
+    from rewardkit.registry import TRAINING
+    from rewardkit.train.config import FAMILIES
+
+    if preset not in TRAINING:
+        return None
+    return next(
+        (name for name, cfg in FAMILIES.items() if cfg is TRAINING.get(preset)), TRAINING.target(preset)
+    )
+
+
 def _presets() -> list[dict[str, Any]]:
-    from rewardkit.registry import PRESETS, TRAINING
+    from rewardkit.registry import PRESETS
 
     return [
         {
             "name": p.name,
             "components": _components(p),
             "evaluator": p.evaluator,
-            "trains": (TRAINING.target(p.name) or "").rpartition(":")[2].lower().replace("_", "-") or None,
+            "trains": _family(p.name),
             "description": p.description,
         }
         for p in (PRESETS.get(n) for n in PRESETS)
@@ -140,7 +152,7 @@ def _training() -> list[dict[str, Any]]:
         rows.append(
             {
                 "preset": n,
-                "family": (TRAINING.target(n) or "").rpartition(":")[2],
+                "family": _family(n),
                 "policy": c.policy,
                 "data": c.data,
                 "steps": c.steps,

@@ -444,7 +444,7 @@ app.add_typer(leaderboard_app, name="leaderboard")
 def leaderboard_build(
     results: Path = typer.Option(Path("leaderboard/results"), "--results", help="Folder of result JSONs."),
     out: Path = typer.Option(
-        Path("leaderboard"), "--out", help="Where results.csv, README.md and index.html go."
+        Path("leaderboard"), "--out", help="Where results.csv, rewards.csv, README.md and index.html go."
     ),
     curves: list[Path] = typer.Option(
         [], "--curve", help="toy_a2c result JSON(s) with training curves to plot."

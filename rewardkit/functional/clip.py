@@ -89,6 +89,8 @@ def retrieval_softmax_phi(sim: Tensor) -> Tensor:
 
     ``sim`` is a square ``[n, n]`` matrix with S[i, j] = cos(clip(image_i), clip(text_j)); Φ_k
     rewards caption k for retrieving its own image better than the batch's other captions do.
+    The n images must be distinct (a caption would otherwise compete with its own image's other
+    captions): batches with several captions per image are split by :func:`distinct_image_groups`.
     """
     import torch
 

@@ -457,7 +457,7 @@ class A2CTrainer:
         returns, comps = self.returns(ids, mask, ended, rep_images)
         tok_mask = mask[:, 1:].float()
         if not torch.isfinite(returns).all():
-            raise self.diverged("non-finite returns")
+            raise self.diverged("non-finite returns: a reward gave inf or NaN")
         embeds_rep = embeds.repeat_interleave(cfg.samples_per_image, 0)
         # Pass 1 (no grad): values of the whole batch, for the batch-wide normalisation of A.
         with torch.no_grad():

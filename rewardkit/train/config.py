@@ -85,7 +85,7 @@ entropy bonus (the paper's T = 2, probability objective barely moves the toy pol
 TOY_HARD = replace(TOY, preset="toy-hard", policy="toy-hard-sft", data="toy-hard", max_new_tokens=64)
 """toy-hard defaults: the toy settings on the hard tier's training split (full descriptions run to ~55 tokens)."""
 
-FAMILIES = {"real size (VLRM Section 3.6)": VLRM, "toy": TOY, "toy-hard": TOY_HARD}
+FAMILIES = {"real size (VLRM 3.6)": VLRM, "toy": TOY, "toy-hard": TOY_HARD}
 """The families of training defaults; which preset uses which is in :data:`rewardkit.registry.TRAINING`."""
 
 
