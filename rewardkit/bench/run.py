@@ -343,6 +343,7 @@ def run_bench(
         "model": model,
         "benchmark": benchmark,
         "n": len(items),
+        "empty_captions": summary.get("empty_captions", 0),
         "metrics": metrics,
         "generation": settings,
         "config": {

@@ -18,7 +18,7 @@ from rewardkit.functional.penalties import (
     repeated_word_spans,
     word_pieces,
 )
-from rewardkit.functional.ptb import ptb_tokenize
+from rewardkit.functional.ptb import is_empty_caption, ptb_tokenize
 from rewardkit.functional.retrieval import clip_recall, retrieval_ranks
 from rewardkit.functional.returns import (
     batch_token_returns,
@@ -46,6 +46,7 @@ __all__ = [
     "weighted_total",
     "cider_d",
     "ptb_tokenize",
+    "is_empty_caption",
     "clip_recall",
     "clip_score",
     "pair_cosine",

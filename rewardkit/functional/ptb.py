@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -453,6 +454,19 @@ def _materialise(texts: Iterable[str]) -> list[str]:
         if not isinstance(t, str):
             raise RewardkitError(f"ptb_tokenize: texts[{i}] is {type(t).__name__}, not str")
     return out
+
+
+def is_empty_caption(text: str) -> bool:
+    """Whether a caption has nothing to read: ``""``, or only whitespace and format characters.
+
+    Zero-width spaces and joiners, invisible separators, byte-order marks and other Unicode format
+    characters (category Cf) count as nothing, as the tokenizer deletes them. An empty caption is
+    still a caption: it is scored (the COCO metrics see a zero-length hypothesis) and counted.
+
+    >>> [is_empty_caption(t) for t in ["", " \\t", "\\u200b\\u2063", "a", "."]]
+    [True, True, True, False, False]
+    """
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
 
 
 def ptb_tokenize(texts: Iterable[str]) -> list[str]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from rewardkit.functional.ptb import is_empty_caption
 from rewardkit.scoring.rows import row_key
 
 if TYPE_CHECKING:
@@ -99,8 +100,14 @@ def summarise(
         "n_scored": len(records),
         "n_errors": len(result.errors),
         "components": component_stats(records),
+        "empty_captions": sum(is_empty_caption(r.caption) for r in rows),
         "notes": [],
     }
+    if summary["empty_captions"]:
+        summary["notes"].append(
+            f"{summary['empty_captions']} empty captions (blank or only invisible characters) scored as "
+            "captions: a zero-length hypothesis for the COCO metrics"
+        )
     evaluator = build_evaluator(
         preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size
     )
