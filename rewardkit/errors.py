@@ -12,3 +12,7 @@ class UnknownNameError(RewardkitError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class NonFiniteError(RewardkitError, ValueError):
+    """A metric's input holds NaN or infinity (a broken model or input): no number would mean anything."""

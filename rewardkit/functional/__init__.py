@@ -8,6 +8,7 @@ from rewardkit.functional.assembly import token_weights, weighted_total
 from rewardkit.functional.cider import cider_d
 from rewardkit.functional.clip import clip_score, pair_cosine, ref_clip_score, retrieval_softmax_phi
 from rewardkit.functional.correlation import kendall_tau, kendall_tau_b, kendall_tau_c, pairwise_accuracy
+from rewardkit.functional.finite import require_finite
 from rewardkit.functional.penalties import (
     bad_phrase_flags,
     bad_phrase_spans,
@@ -19,7 +20,7 @@ from rewardkit.functional.penalties import (
     word_pieces,
 )
 from rewardkit.functional.ptb import is_empty_caption, ptb_tokenize
-from rewardkit.functional.retrieval import clip_recall, retrieval_ranks
+from rewardkit.functional.retrieval import clip_recall, retrieval_ranks, tied_rankings
 from rewardkit.functional.returns import (
     batch_token_returns,
     batch_token_returns_from_ids,
@@ -64,6 +65,8 @@ __all__ = [
     "repeat_flags",
     "repeated_word_spans",
     "retrieval_ranks",
+    "tied_rankings",
+    "require_finite",
     "token_pieces",
     "token_returns",
     "token_rewards",
