@@ -416,14 +416,21 @@ def _finish(toks: list[str]) -> str:
 # the punctuation removal) are the lower-cased words, whatever caption follows. Everything else goes
 # through the lexer. (Character classes only: linear time on any input.)
 _PLAIN = re.compile(r"[A-Za-z0-9 ,\-\x00]+(?:[.!?][ ]*)?")
-_POSSESSIVE = re.compile(r"(?<=[A-Za-z])'s(?![A-Za-z'])")
-_NOT_PLAIN = re.compile(r"\d\s*,\s*\d|(?<![A-Za-z0-9])-|-(?![A-Za-z0-9])|,[A-Za-z0-9]|\d[ \-]+\d")
+_POSSESSIVE = re.compile(r"(?<=[A-Za-z])'s(?=[ ,.!?]|$)")
+_BAD_HYPHEN = re.compile(r"(?<![A-Za-z0-9])-|-(?![A-Za-z0-9])|\d-+\d")  # dashes; dates, phone numbers
+_BAD_COMMA = re.compile(r",[A-Za-z0-9]|\d\s*,\s*\d")  # "a,b-c" is one token; "1, 000" a number
+_BAD_DIGITS = re.compile(r"\d +\d")  # "555 1234": a phone number
+_ANY_DIGIT = re.compile(r"\d")
 _SPLITS = frozenset("cannot gonna gotta lemme gimme wanna".split())
-_SPLIT_HINT = re.compile("cannot|gonna|gotta|lemme|gimme|wanna")
 _ABBREV_END = regex.compile(
     _caseless(rf"(?:{_ABBREV1}|{_ABBREV3}|{_ABBREV4}\.|{_ACRO}\.|(?:(?i:pt)[eyEY]|(?i:co))\.)"),
     regex.VERSION0,
 )
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_abbreviation(word_with_period: str) -> bool:
+    return _ABBREV_END.fullmatch(word_with_period) is not None
 
 
 def _plain(text: str) -> str | None:
@@ -432,16 +439,21 @@ def _plain(text: str) -> str | None:
         return None
     if "'" in text:  # only the clitic 's (split off as a token of its own) stays on the fast path
         text = _POSSESSIVE.sub(" \x00s", text)
-    if _PLAIN.fullmatch(text) is None or _NOT_PLAIN.search(text) is not None:
+    if _PLAIN.fullmatch(text) is None:
         return None
-    lowered = text.lower()
-    words = lowered.replace(",", " ").replace(".", " ").replace("!", " ").replace("?", " ").split()
-    if _SPLIT_HINT.search(lowered) is not None and not _SPLITS.isdisjoint(words):
+    if "-" in text and _BAD_HYPHEN.search(text) is not None:
+        return None
+    if "," in text and _BAD_COMMA.search(text) is not None:
+        return None
+    if _ANY_DIGIT.search(text) is not None and _BAD_DIGITS.search(text) is not None:
+        return None
+    words = text.lower().replace(",", " ").replace(".", " ").replace("!", " ").replace("?", " ").split()
+    if not _SPLITS.isdisjoint(words):
         return None  # "cannot" -> "can not", "gonna" -> "gon na"
     end = text.rstrip()
     if end.endswith(".") and words:
         last = end[:-1].replace(",", " ").rsplit(" ", 1)[-1]
-        if last and _ABBREV_END.fullmatch(last + ".") is not None:
+        if last and _is_abbreviation(last + "."):
             return None  # an abbreviation keeps its period, and may be read as ending a sentence
     return " ".join(words).replace("\x00", "'")
 
