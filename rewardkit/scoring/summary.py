@@ -90,6 +90,13 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
     out["CLIPScore_torchmetrics"] = corpus_clip_score((txt * img[image_index]).sum(-1), "torchmetrics")
     prompted = evaluator.encode_texts([f"A photo depicts {r.caption}" for r in with_image])
     cos = (prompted * img[image_index]).sum(-1)
+    if not bool(torch.isfinite(cos).all()):
+        first = int((~torch.isfinite(cos)).nonzero()[0])
+        out["notes"] = [
+            f"the evaluator gave NaN or infinite similarities for {int((~torch.isfinite(cos)).sum())} prompted "
+            f"captions (e.g. id {with_image[first].id!r}): CLIPScore and RefCLIPScore left out"
+        ]
+        return out
     cs = clip_score(cos)
     out["CLIPScore"] = float(cs.mean())
     ref_rows = [i for i, r in enumerate(with_image) if r.references]
@@ -102,6 +109,14 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
             best.append((ref_emb[pos : pos + k] @ prompted[i]).max())
             pos += k
         best_t = torch.stack(best)
+        if not bool(torch.isfinite(best_t).all()):
+            first = ref_rows[int((~torch.isfinite(best_t)).nonzero()[0])]
+            out["notes"] = [
+                "the evaluator gave NaN or infinite similarities for the references of "
+                f"{int((~torch.isfinite(best_t)).sum())} captions (e.g. id {with_image[first].id!r}): "
+                "RefCLIPScore left out"
+            ]
+            return out
         out["RefCLIPScore"] = float(ref_clip_score(cs[ref_rows], best_t).mean())
         script = ref_clip_score(cs[ref_rows], best_t, definition="clipscore.py")
         out["RefCLIPScore_clipscore_py"] = (
@@ -138,7 +153,9 @@ def summarise(
     )
     if evaluator is not None and rows:
         try:
-            summary.update(evaluator_metrics(evaluator, rows))
+            metrics = evaluator_metrics(evaluator, rows)
+            summary["notes"].extend(metrics.pop("notes", []))
+            summary.update(metrics)
         except NonFiniteError as exc:
             summary["notes"].append(str(exc))
         note = tie_warning(summary.get("clip_recall_ties", 0), summary["n_scored"])
