@@ -16,3 +16,7 @@ class UnknownNameError(RewardkitError, KeyError):
 
 class ArgumentError(RewardkitError, TypeError):
     """A Python API argument of the wrong kind (a string where a list of texts is expected, ...)."""
+
+
+class NonFiniteError(RewardkitError, ValueError):
+    """A metric's input holds NaN or infinity (a broken model or input): no number would mean anything."""

@@ -335,6 +335,8 @@ def run_bench(
         "model": model,
         "benchmark": benchmark,
         "n": len(items),
+        "empty_captions": summary.get("empty_captions", 0),
+        **({"clip_recall_ties": summary["clip_recall_ties"]} if "clip_recall_ties" in summary else {}),
         "metrics": metrics,
         "generation": settings,
         "config": {

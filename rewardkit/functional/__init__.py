@@ -14,6 +14,7 @@ from rewardkit.functional.clip import (
     retrieval_softmax_phi,
 )
 from rewardkit.functional.correlation import kendall_tau, kendall_tau_b, kendall_tau_c, pairwise_accuracy
+from rewardkit.functional.finite import require_finite
 from rewardkit.functional.penalties import (
     bad_phrase_flags,
     bad_phrase_spans,
@@ -24,8 +25,8 @@ from rewardkit.functional.penalties import (
     repeated_word_spans,
     word_pieces,
 )
-from rewardkit.functional.ptb import ptb_tokenize
-from rewardkit.functional.retrieval import clip_recall, retrieval_ranks
+from rewardkit.functional.ptb import is_empty_caption, ptb_tokenize
+from rewardkit.functional.retrieval import clip_recall, retrieval_ranks, tied_rankings
 from rewardkit.functional.returns import (
     batch_token_returns,
     batch_token_returns_from_ids,
@@ -52,6 +53,7 @@ __all__ = [
     "weighted_total",
     "cider_d",
     "ptb_tokenize",
+    "is_empty_caption",
     "clip_recall",
     "clip_score",
     "pair_cosine",
@@ -70,6 +72,8 @@ __all__ = [
     "repeat_flags",
     "repeated_word_spans",
     "retrieval_ranks",
+    "tied_rankings",
+    "require_finite",
     "token_pieces",
     "token_returns",
     "token_rewards",

@@ -72,8 +72,8 @@ def cider_d(
     if tokenize:
         from rewardkit.functional.ptb import ptb_tokenize
 
-        flat = ptb_tokenize(hyps + [r for rs in refs for r in rs])
-        hyps, rest = flat[: len(hyps)], flat[len(hyps) :]
+        # Two calls, as pycocoevalcap tokenizes candidates and references.
+        hyps, rest = ptb_tokenize(hyps), ptb_tokenize([r for rs in refs for r in rs])
         out, k = [], 0
         for rs in refs:
             out.append(rest[k : k + len(rs)])

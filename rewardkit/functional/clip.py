@@ -1,9 +1,15 @@
-"""CLIP-based scores: CLIPScore, RefCLIPScore (Hessel et al., 2021) and VLRM's retrieval-softmax Φ."""
+"""CLIP-based scores: CLIPScore, RefCLIPScore (Hessel et al., 2021) and VLRM's retrieval-softmax Φ.
+
+Per-pair values (rewards) give NaN for a NaN or infinite input, as TRL treats a reward it cannot
+compute; corpus values (:func:`corpus_clip_score`) raise :class:`~rewardkit.errors.NonFiniteError`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING
+
+from rewardkit.functional.finite import require_finite
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -48,6 +54,7 @@ def corpus_clip_score(cos: Tensor, convention: str = "hessel") -> float:
     >>> corpus_clip_score(cos), corpus_clip_score(cos, "torchmetrics")
     (0.375, 0.0)
     """
+    require_finite(cos, "the CLIP cosines")
     values = clip_score_values(cos, convention)
     mean = float(values.double().mean())
     return max(mean, 0.0) if _convention(convention)["clamp"] == "mean" else mean
@@ -81,7 +88,9 @@ def ref_clip_score(clip_s: Tensor, ref_cos_max: Tensor, *, definition: str = "pa
         raise ValueError(f"RefCLIPScore definition must be 'paper' or 'clipscore.py', not {definition!r}")
     r = ref_cos_max.clamp(min=0)
     denom = clip_s + r
-    return torch.where(denom > 0, 2 * clip_s * r / denom.clamp(min=1e-12), torch.zeros_like(denom))
+    out = torch.where(denom > 0, 2 * clip_s * r / denom.clamp(min=1e-12), torch.zeros_like(denom))
+    broken = ~(torch.isfinite(clip_s) & torch.isfinite(ref_cos_max))
+    return torch.where(broken, torch.full_like(out, float("nan")), out)  # not 0: NaN in, NaN out
 
 
 def retrieval_softmax_phi(sim: Tensor) -> Tensor:

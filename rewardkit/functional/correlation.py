@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rewardkit.functional.finite import require_finite
+
 
 def _tie_pairs(values: np.ndarray) -> int:
     """Pairs of positions holding equal values."""
@@ -24,8 +26,8 @@ def concordance(x: Sequence[float], y: Sequence[float]) -> tuple[int, int, int, 
     xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if xa.shape != ya.shape or xa.ndim != 1:
         raise ValueError(f"x and y must be 1-D and of one length, not {xa.shape} and {ya.shape}")
-    if np.isnan(xa).any() or np.isnan(ya).any():
-        raise ValueError("x and y must not hold NaN")
+    require_finite(xa, "x")
+    require_finite(ya, "y")
     n = len(xa)
     order = np.lexsort((ya, xa))
     xs = xa[order]
@@ -95,6 +97,8 @@ def pairwise_accuracy(
     want = np.asarray(prefer_a, dtype=bool)
     if not (a.shape == b.shape == want.shape) or a.ndim != 1:
         raise ValueError("scores_a, scores_b and prefer_a must be 1-D and of one length")
+    require_finite(a, "scores_a")
+    require_finite(b, "scores_b")
     if len(a) == 0:
         return float("nan")
     tie = a == b

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rewardkit.functional.finite import require_finite
+
 if TYPE_CHECKING:
     from torch import Tensor
 
 
-def retrieval_ranks(sim: Tensor, image_index: Tensor | None = None, *, chunk: int = 1024) -> Tensor:
-    """Rank of every text's true image: 1 + the number of images with strictly higher similarity."""
+def _checked(sim: Tensor, image_index: Tensor | None) -> Tensor:
+    """``image_index`` as a long tensor on ``sim``'s device, after checking shapes, range and finiteness."""
     import torch
 
     if sim.ndim != 2:
         raise ValueError(f"sim must be [n_texts, n_images], got shape {tuple(sim.shape)}")
+    require_finite(sim, "the similarity matrix")
     n_texts, n_images = sim.shape
     if image_index is None:
         if n_texts != n_images:
@@ -26,6 +29,19 @@ def retrieval_ranks(sim: Tensor, image_index: Tensor | None = None, *, chunk: in
         raise ValueError(f"image_index has {image_index.numel()} entries for {n_texts} texts")
     if n_texts and (image_index.min() < 0 or image_index.max() >= n_images):
         raise ValueError(f"image_index must lie in [0, {n_images})")
+    return image_index
+
+
+def retrieval_ranks(sim: Tensor, image_index: Tensor | None = None, *, chunk: int = 1024) -> Tensor:
+    """Rank of every text's true image: 1 + the number of images with strictly higher similarity.
+
+    Ties count in the caption's favour, as IC3's code ranks (:func:`tied_rankings` counts them);
+    NaN or infinite similarities raise :class:`~rewardkit.errors.NonFiniteError`.
+    """
+    import torch
+
+    image_index = _checked(sim, image_index)
+    n_texts = sim.shape[0]
     ranks = torch.empty(n_texts, dtype=torch.long, device=sim.device)
     for start in range(0, n_texts, chunk):
         rows = sim[start : start + chunk]
@@ -34,11 +50,32 @@ def retrieval_ranks(sim: Tensor, image_index: Tensor | None = None, *, chunk: in
     return ranks
 
 
+def tied_rankings(sim: Tensor, image_index: Tensor | None = None, *, chunk: int = 1024) -> int:
+    """How many texts have their true image tied with another image (equal similarity).
+
+    A tie ranks the true image first among the tied (IC3's convention, kept by :func:`clip_recall`), so
+    an evaluator whose similarities collapse (constant rows) scores perfect recall; this count is how
+    the summary tells such a run from a good one.
+
+    >>> import torch; tied_rankings(torch.tensor([[0.5, 0.5], [0.9, 0.1]]))
+    1
+    """
+    image_index = _checked(sim, image_index)
+    tied = 0
+    for start in range(0, sim.shape[0], chunk):
+        rows = sim[start : start + chunk]
+        true = rows.gather(1, image_index[start : start + chunk, None])
+        tied += int(((rows == true).sum(dim=1) > 1).sum())
+    return tied
+
+
 def clip_recall(
     sim: Tensor, image_index: Tensor | None = None, *, average: str = "caption"
 ) -> dict[str, float]:
     """R@1, R@5, R@10 and MRR of text-to-image retrieval; ``sim`` is ``[n_texts, n_images]``.
 
+    Ties count in the caption's favour (IC3); non-finite similarities raise
+    :class:`~rewardkit.errors.NonFiniteError` (a NaN would otherwise read as a hit).
     ``average="caption"`` (default; IC3's per-caption code, VLRM Table 3) averages over captions;
     ``"image"`` averages each image's captions first, then over images (IC3's references
     script), which differs when images have unequal numbers of captions.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -28,13 +30,57 @@ def spice_available() -> bool:
     )
 
 
+def java_ptb_tokenize(texts: Sequence[str]) -> list[str]:
+    """The COCO toolkit's Java PTBTokenizer on ``texts``, as pycocoevalcap runs it, one caption per line.
+
+    pycocoevalcap only replaces ``"\\n"`` in a caption, so a ``"\\r"``, ``"\\x0b"``, ``"\\u2028"`` ... splits it
+    into two lines and every later caption is paired with the wrong tokens. Here every line separator
+    ``str.splitlines`` knows is a space first, and the output must have exactly one line per caption.
+    """
+    from pycocoevalcap.tokenizer import ptbtokenizer
+
+    from rewardkit.errors import RewardkitError
+    from rewardkit.functional.ptb import _SEPARATORS_TO_SPACE, PUNCTUATIONS
+
+    if not java_available():
+        raise RewardkitError(
+            "--java-tokenizer needs Java (install a JRE, e.g. apt install default-jre-headless)"
+        )
+    texts = list(texts)
+    if not texts:
+        return []
+    jar = Path(ptbtokenizer.__file__).parent / ptbtokenizer.STANFORD_CORENLP_3_4_1_JAR
+    lines = [t.translate(_SEPARATORS_TO_SPACE) for t in texts]
+    with tempfile.TemporaryDirectory(prefix="rewardkit-ptb-") as tmp:
+        src = Path(tmp) / "captions.txt"
+        src.write_bytes("\n".join(lines).encode("utf-8"))
+        cmd = [
+            "java",
+            "-cp",
+            str(jar),
+            "edu.stanford.nlp.process.PTBTokenizer",
+            "-preserveLines",
+            "-lowerCase",
+        ]
+        done = subprocess.run([*cmd, str(src)], capture_output=True)
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RewardkitError(
+            f"the Java PTB tokenizer failed (exit {done.returncode}): {err[-1] if err else ''}"
+        )
+    out = done.stdout.decode("utf-8").split("\n")
+    if len(out) != len(texts):
+        raise RewardkitError(
+            f"the Java PTB tokenizer returned {len(out)} lines for {len(texts)} captions: rows would be "
+            "misaligned, so nothing is scored with it (use the default Python tokenizer)"
+        )
+    return [" ".join(w for w in line.rstrip().split(" ") if w not in PUNCTUATIONS) for line in out]
+
+
 def ptb_texts(texts: Sequence[str], *, java_tokenizer: bool = False) -> list[str]:
     """PTB-tokenized texts (the COCO toolkit's Java tokenizer, or its pure-Python copy)."""
     if java_tokenizer:
-        from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
-
-        out = PTBTokenizer().tokenize({i: [{"caption": t}] for i, t in enumerate(texts)})
-        return [out[i][0] for i in range(len(texts))]
+        return java_ptb_tokenize(texts)
     from rewardkit.functional.ptb import ptb_tokenize
 
     return ptb_tokenize(list(texts))
@@ -45,18 +91,13 @@ def tokenize_for_eval(
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Both sides PTB-tokenized, in pycocoevalcap's ``{id: [sentence, ...]}`` form."""
     ids = list(candidates)
-    if java_tokenizer:
-        from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
-
-        tok = PTBTokenizer()
-        res = tok.tokenize({i: [{"caption": candidates[i]}] for i in ids})
-        gts = tok.tokenize({i: [{"caption": r} for r in references[i]] for i in ids})
-        return res, gts
-    from rewardkit.functional.ptb import ptb_tokenize
-
-    flat = ptb_tokenize([candidates[i] for i in ids] + [r for i in ids for r in references[i]])
-    res = {i: [flat[k]] for k, i in enumerate(ids)}
-    gts, k = {}, len(ids)
+    # Candidates and references in two calls, as pycocoevalcap's evaluation does (the tokenizer reads each
+    # call as one stream: a caption's last token can depend on the next caption).
+    tokenize = ptb_texts
+    cands = tokenize([candidates[i] for i in ids], java_tokenizer=java_tokenizer)
+    flat = tokenize([r for i in ids for r in references[i]], java_tokenizer=java_tokenizer)
+    res = {i: [cands[k]] for k, i in enumerate(ids)}
+    gts, k = {}, 0
     for i in ids:
         n = len(references[i])
         gts[i] = flat[k : k + n]

@@ -166,8 +166,6 @@ def _parse_row(
         raise RowError(path, n, "missing 'caption'", row_id)
     if not isinstance(caption, str):
         raise RowError(path, n, f"'caption' must be a string, not {type(caption).__name__}", row_id)
-    if not caption.strip():
-        raise RowError(path, n, "empty caption", row_id)
     if len(caption) > MAX_CAPTION_CHARS:
         raise RowError(
             path, n, f"caption of {len(caption):,} characters (limit {MAX_CAPTION_CHARS:,})", row_id

@@ -7,11 +7,28 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from rewardkit.errors import NonFiniteError
+from rewardkit.functional.ptb import is_empty_caption
 from rewardkit.scoring.rows import row_key
 
 if TYPE_CHECKING:
     from rewardkit.scoring.pipeline import ScoreConfig, ScoreResult
     from rewardkit.scoring.rows import Row
+
+
+TIED_WARNING_SHARE = 0.05
+"""Share of captions with a tied ranking from which the summary warns (real CLIP similarities almost never tie)."""
+
+
+def tie_warning(tied: int, n: int) -> str | None:
+    """The summary's warning when many captions' true image ties with another (``None`` when few do)."""
+    if not tied or tied < TIED_WARNING_SHARE * n:
+        return None
+    return (
+        f"warning: {tied} of {n} captions tie with another image in CLIP similarity; ties count in the "
+        "caption's favour (IC3), so CLIP Recall overstates retrieval: the evaluator may have collapsed "
+        "(near-constant similarities)"
+    )
 
 
 def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -39,7 +56,7 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
     """CLIP Recall (text -> image over the distinct images), CLIPScore and RefCLIPScore means."""
     import torch
 
-    from rewardkit.functional import clip_recall, clip_score, ref_clip_score
+    from rewardkit.functional import clip_recall, clip_score, ref_clip_score, tied_rankings
     from rewardkit.functional.clip import corpus_clip_score
     from rewardkit.io.images import ImageError, load_image
 
@@ -71,14 +88,30 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
     img = evaluator.encode_images(images, list(distinct))
     txt = evaluator.encode_texts([r.caption for r in with_image])
     image_index = torch.tensor([distinct[k] for k in keys])
-    out: dict[str, Any] = {"clip_recall": clip_recall(txt @ img.T, image_index), "n_images": len(distinct)}
+    sim = txt @ img.T
+    broken = (~torch.isfinite(sim)).any(dim=1).nonzero().flatten().tolist()
+    if broken:
+        raise NonFiniteError(
+            f"the evaluator gave NaN or infinite similarities for {len(broken)} of {len(with_image)} captions "
+            f"(e.g. id {with_image[broken[0]].id!r}): CLIP Recall and CLIPScore left out"
+        )
+    out: dict[str, Any] = {"clip_recall": clip_recall(sim, image_index), "n_images": len(distinct)}
     if unusable:
         out["n_unusable_images"] = unusable
+    # IC3 counts a tie in the caption's favour; the count shows when that flatters (a collapsed evaluator).
+    out["clip_recall_ties"] = tied_rankings(sim, image_index)
     if len(distinct) < len(with_image):  # some image has several captions: IC3's per-image averaging too
-        out["clip_recall_per_image"] = clip_recall(txt @ img.T, image_index, average="image")
+        out["clip_recall_per_image"] = clip_recall(sim, image_index, average="image")
     out["CLIPScore_torchmetrics"] = corpus_clip_score((txt * img[image_index]).sum(-1), "torchmetrics")
     prompted = evaluator.encode_texts([f"A photo depicts {r.caption}" for r in with_image])
     cos = (prompted * img[image_index]).sum(-1)
+    if not bool(torch.isfinite(cos).all()):
+        first = int((~torch.isfinite(cos)).nonzero()[0])
+        out["notes"] = [
+            f"the evaluator gave NaN or infinite similarities for {int((~torch.isfinite(cos)).sum())} prompted "
+            f"captions (e.g. id {with_image[first].id!r}): CLIPScore and RefCLIPScore left out"
+        ]
+        return out
     cs = clip_score(cos)
     out["CLIPScore"] = float(cs.mean())
     ref_rows = [i for i, r in enumerate(with_image) if r.references]
@@ -91,6 +124,14 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
             best.append((ref_emb[pos : pos + k] @ prompted[i]).max())
             pos += k
         best_t = torch.stack(best)
+        if not bool(torch.isfinite(best_t).all()):
+            first = ref_rows[int((~torch.isfinite(best_t)).nonzero()[0])]
+            out["notes"] = [
+                "the evaluator gave NaN or infinite similarities for the references of "
+                f"{int((~torch.isfinite(best_t)).sum())} captions (e.g. id {with_image[first].id!r}): "
+                "RefCLIPScore left out"
+            ]
+            return out
         out["RefCLIPScore"] = float(ref_clip_score(cs[ref_rows], best_t).mean())
         script = ref_clip_score(cs[ref_rows], best_t, definition="clipscore.py")
         out["RefCLIPScore_clipscore_py"] = (
@@ -114,13 +155,27 @@ def summarise(
         "n_scored": len(records),
         "n_errors": len(result.errors),
         "components": component_stats(records),
+        "empty_captions": sum(is_empty_caption(r.caption) for r in rows),
         "notes": [],
     }
+    if summary["empty_captions"]:
+        summary["notes"].append(
+            f"{summary['empty_captions']} empty captions (blank or only invisible characters) scored as "
+            "captions: a zero-length hypothesis for the COCO metrics"
+        )
     evaluator = build_evaluator(
         preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size
     )
     if evaluator is not None and rows:
-        summary.update(evaluator_metrics(evaluator, rows))
+        try:
+            metrics = evaluator_metrics(evaluator, rows)
+            summary["notes"].extend(metrics.pop("notes", []))
+            summary.update(metrics)
+        except NonFiniteError as exc:
+            summary["notes"].append(str(exc))
+        note = tie_warning(summary.get("clip_recall_ties", 0), summary["n_scored"])
+        if note:
+            summary["notes"].append(note)
     elif evaluator is None:
         summary["notes"].append(
             f"preset {preset.name!r} has no evaluator: CLIP Recall and CLIPScore left out"

@@ -1,11 +1,22 @@
-"""CLIP Recall against a brute-force reference, with ties."""
+"""CLIP Recall and its tie count against a brute-force reference; non-finite inputs refused."""
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rewardkit.functional import clip_recall, retrieval_ranks
+from rewardkit.errors import NonFiniteError
+from rewardkit.functional import (
+    clip_recall,
+    clip_score,
+    kendall_tau,
+    pairwise_accuracy,
+    ref_clip_score,
+    retrieval_ranks,
+    tied_rankings,
+)
+from rewardkit.functional.clip import corpus_clip_score
+from rewardkit.scoring.summary import tie_warning
 
 
 def brute_force(sim, image_index):
@@ -46,3 +57,53 @@ def test_default_index_needs_square():
         clip_recall(torch.zeros(3, 2))
     with pytest.raises(ValueError, match=r"\[0, 2\)"):
         clip_recall(torch.zeros(2, 2), torch.tensor([0, 2]))
+
+
+def brute_force_ties(sim, image_index):
+    tied = 0
+    for i in range(sim.shape[0]):
+        true = sim[i, image_index[i]].item()
+        tied += any(sim[i, j].item() == true for j in range(sim.shape[1]) if j != image_index[i])
+    return tied
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 25), st.integers(0, 10_000))
+def test_tied_rankings_equal_brute_force(n_texts, n_images, seed):
+    g = torch.Generator().manual_seed(seed)
+    sim = torch.randint(0, 4, (n_texts, n_images), generator=g).float() / 4
+    idx = torch.randint(0, n_images, (n_texts,), generator=g)
+    assert tied_rankings(sim, idx, chunk=7) == brute_force_ties(sim, idx)
+
+
+def test_a_collapsed_evaluator_reads_as_perfect_recall_but_every_ranking_is_tied():
+    sim = torch.full((12, 12), 0.3)  # constant similarities: IC3's tie convention gives rank 1 to all
+    assert clip_recall(sim) == {"R@1": 1.0, "R@5": 1.0, "R@10": 1.0, "MRR": 1.0}
+    assert tied_rankings(sim) == 12
+    assert tie_warning(12, 12) is not None and "collapsed" in tie_warning(12, 12)
+    g = torch.Generator().manual_seed(0)
+    assert tied_rankings(torch.randn(12, 12, generator=g)) == 0
+    assert tie_warning(0, 12) is None and tie_warning(1, 100) is None
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_similarities_raise_naming_the_first(bad):
+    sim = torch.eye(4)
+    sim[2, 1] = bad  # NaN compares false: unguarded, caption 2 would still rank its image first
+    for fn in (clip_recall, retrieval_ranks, tied_rankings):
+        with pytest.raises(NonFiniteError, match=r"1 non-finite value .*index \(2, 1\)"):
+            fn(sim)
+
+
+def test_other_metrics_refuse_non_finite_inputs_and_rewards_propagate_nan():
+    nan = float("nan")
+    with pytest.raises(NonFiniteError, match="CLIP cosines"):
+        corpus_clip_score(torch.tensor([0.3, nan]))
+    with pytest.raises(NonFiniteError, match="index 1"):
+        kendall_tau([1.0, float("inf"), 3.0], [1.0, 2.0, 3.0])
+    with pytest.raises(NonFiniteError, match="scores_b"):
+        pairwise_accuracy([0.1, 0.2], [nan, 0.1], [True, False])
+    # Per-caption rewards: NaN in, NaN out (as TRL treats a reward it cannot compute), never a number.
+    assert torch.isnan(clip_score(torch.tensor([nan]))).all()
+    ref = ref_clip_score(torch.tensor([0.7, nan, 0.5]), torch.tensor([0.3, 0.2, float("inf")]))
+    assert ref[0].item() == pytest.approx(2 * 0.7 * 0.3 / 1.0) and torch.isnan(ref[1:]).all()

@@ -36,7 +36,6 @@ CASES = [
     ("[1, 2]", "must be a JSON object"),
     (json.dumps({"image": "ok.png"}), "missing 'caption'"),
     (json.dumps({"image": "ok.png", "caption": 3}), "'caption' must be a string"),
-    (json.dumps({"image": "ok.png", "caption": "   "}), "empty caption"),
     (json.dumps({"image": "ok.png", "caption": "a" * 20_000}), "20,000 characters"),
     (json.dumps({"caption": "a cat"}), "missing 'image'"),
     (json.dumps({"image": "../outside.png", "caption": "a cat"}), "outside the image root"),
