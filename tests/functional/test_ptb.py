@@ -149,7 +149,7 @@ def test_clitics_quotes_brackets_and_case():
 
 
 def test_a_string_instead_of_a_list_is_refused():
-    with pytest.raises(RewardkitError, match="single string"):
+    with pytest.raises(RewardkitError, match="single str"):
         ptb_tokenize("a dog")
     with pytest.raises(RewardkitError, match=r"texts\[1\]"):
         ptb_tokenize(["a dog", None])

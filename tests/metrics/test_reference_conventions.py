@@ -23,7 +23,7 @@ class TableBackend:
 
     def encode_images(self, images, keys=None):
         return torch.nn.functional.normalize(
-            torch.tensor(np.stack([self.images[i.name] for i in images])), dim=-1
+            torch.tensor(np.stack([self.images[Pic.name_of(i)] for i in images])), dim=-1
         )
 
     def encode_texts(self, texts):
@@ -31,10 +31,21 @@ class TableBackend:
 
 
 class Pic:
-    """An image stand-in known by name."""
+    """A 1x1 picture known by name: its pixel encodes its index in ``Pic.names``."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    names: list[str] = []
+
+    def __new__(cls, name: str):
+        from PIL import Image
+
+        cls.names.append(name)
+        i = len(cls.names) - 1
+        return Image.new("RGB", (1, 1), (i % 256, i // 256 % 256, 0))
+
+    @classmethod
+    def name_of(cls, image) -> str:
+        r, g, _ = image.getpixel((0, 0))
+        return cls.names[r + 256 * g]
 
 
 def _clipscore_py(images, candidates, references, w=2.5):
