@@ -45,7 +45,9 @@ def serve(
     token_file: Path | None = typer.Option(
         None, "--token-file", help="File whose first line is the bearer token (else RK_SERVE_TOKEN)."
     ),
-    max_request_mb: float = typer.Option(32.0, "--max-request-mb", help="Request body cap in MB (413 over it)."),
+    max_request_mb: float = typer.Option(
+        32.0, "--max-request-mb", help="Request body cap in MB (413 over it)."
+    ),
     max_rows: int = typer.Option(1024, "--max-rows", help="Rows per request at most (400 over it)."),
     batch_size: int = typer.Option(64, "--batch-size", help="The models' own batch size."),
     replicas: int | None = typer.Option(
@@ -65,7 +67,11 @@ def serve(
         )
     if not 1024 <= port <= 65535:
         raise RewardkitError(f"--port must be between 1024 and 65535, not {port}")
-    for name, value in (("--max-batch-size", max_batch_size), ("--max-rows", max_rows), ("--batch-size", batch_size)):
+    for name, value in (
+        ("--max-batch-size", max_batch_size),
+        ("--max-rows", max_rows),
+        ("--batch-size", batch_size),
+    ):
         if value < 1:
             raise RewardkitError(f"{name} must be at least 1, not {value}")
     if batch_timeout_ms < 0 or max_request_mb <= 0:

@@ -192,7 +192,9 @@ class RewardHandler:
         if device is not None:
             self.device = device
         self.spec = load_preset(self.preset)
-        self.reward = build_reward(self.spec, device=self.device, dtype=self.dtype, batch_size=self.batch_size)
+        self.reward = build_reward(
+            self.spec, device=self.device, dtype=self.dtype, batch_size=self.batch_size
+        )
         self.needs_images = any(c.reward.name not in TEXT_ONLY_REWARDS for c in self.reward.components)
 
     def info(self) -> dict[str, Any]:
@@ -301,7 +303,9 @@ class RewardHandler:
     def _label(self, key: str, label: Any) -> dict[str, Any]:
         """A label: the image itself, or a JSON object string with ``image`` and optional extras."""
         if not isinstance(label, str):
-            raise BadRequest(f"{key}: must be a string (an image, or a JSON object), not {type(label).__name__}")
+            raise BadRequest(
+                f"{key}: must be a string (an image, or a JSON object), not {type(label).__name__}"
+            )
         if label.lstrip().startswith("{"):
             try:
                 obj = json.loads(label)
@@ -459,7 +463,9 @@ def score_rows(reward: Any, parts: Sequence[Rows]) -> list[dict[str, list[float]
             merged = Rows.concat([parts[k] for k in members])
             vals = [float(v) for v in c.reward.score(merged.captions, **merged.inputs())]
             if len(vals) != len(merged):
-                raise ValueError(f"component {c.name!r} returned {len(vals)} values for {len(merged)} captions")
+                raise ValueError(
+                    f"component {c.name!r} returned {len(vals)} values for {len(merged)} captions"
+                )
             start = 0
             for k in members:
                 out[k][c.name] = vals[start : start + len(parts[k])]

@@ -18,10 +18,13 @@ from typing import Any
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
 
 ROUTE_PATHS = {"/v1/score": "score", "/get_reward": "get_reward", "/slime": "slime"}
 ROWS_HEADER = "x-rewardkit-rows"
+DRAIN_LIMIT = 64 << 20  # an oversized body is read (not kept) this far past the cap, then the connection closes
 
 
 def log(line: str) -> None:
@@ -97,7 +100,9 @@ class ServiceMiddleware:
             headers = dict(scope.get("headers") or [])
             auth = headers.get(b"authorization", b"").decode("latin-1")
             if not token_matches(auth, self.token):
-                await respond(send, 401, {"error": "missing or wrong bearer token (Authorization: Bearer ...)"})
+                await respond(
+                    send, 401, {"error": "missing or wrong bearer token (Authorization: Bearer ...)"}
+                )
                 return
         route = ROUTE_PATHS.get(path)
         if self.rewrite is not None and path == "/v1/info" and scope["method"] == "GET":
@@ -106,10 +111,6 @@ class ServiceMiddleware:
         if route is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await respond(send, 413, {"error": f"body: over the cap of {self.max_bytes:,} bytes"})
-            return
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -117,12 +118,15 @@ class ServiceMiddleware:
                 return
             body = message.get("body", b"")
             size += len(body)
-            if size > self.max_bytes:
-                await respond(send, 413, {"error": f"body: over the cap of {self.max_bytes:,} bytes"})
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
+            if size <= self.max_bytes:
+                chunks.append(body)
+            elif chunks:
+                chunks = []  # over the cap: keep nothing, read on so the client sees the answer
+            if not message.get("more_body", False) or size > DRAIN_LIMIT + self.max_bytes:
                 break
+        if size > self.max_bytes:
+            await respond(send, 413, {"error": f"body: over the cap of {self.max_bytes:,} bytes"})
+            return
         raw = b"".join(chunks)
         try:
             payload = json.loads(raw)
@@ -137,9 +141,13 @@ class ServiceMiddleware:
 
     async def _forward(self, scope: Scope, receive: Any, send: Any, payload: Any) -> None:
         raw = json.dumps(payload).encode()
-        headers = [(k, v) for k, v in scope.get("headers") or [] if k not in (b"content-length", b"content-type")]
+        headers = [
+            (k, v) for k, v in scope.get("headers") or [] if k not in (b"content-length", b"content-type")
+        ]
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
-        forwarded = dict(scope, path=self.rewrite, raw_path=self.rewrite.encode(), method="POST", headers=headers)
+        forwarded = dict(
+            scope, path=self.rewrite, raw_path=self.rewrite.encode(), method="POST", headers=headers
+        )
         await self.app(forwarded, _replay(raw, receive), send)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from typing import Any
 
 from rewardkit.serving.handler import Answer, Job, RewardHandler
@@ -94,7 +95,9 @@ def run(
     """Serve until SIGTERM or Ctrl-C; SIGTERM lets in-flight requests finish, then returns."""
     from starlette.responses import JSONResponse
 
-    api = RewardLitAPI(handler, max_batch_size=max_batch_size, batch_timeout=batch_timeout_s, api_path="/v1/score")
+    api = RewardLitAPI(
+        handler, max_batch_size=max_batch_size, batch_timeout=batch_timeout_s, api_path="/v1/score"
+    )
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     server = ls.LitServer(
         api,
@@ -106,7 +109,13 @@ def run(
         middlewares=[
             (
                 ServiceMiddleware,
-                {"token": token, "max_bytes": max_bytes, "url": url, "banner": banner, "rewrite": "/v1/score"},
+                {
+                    "token": token,
+                    "max_bytes": max_bytes,
+                    "url": url,
+                    "banner": banner,
+                    "rewrite": "/v1/score",
+                },
             )
         ],
     )
@@ -114,7 +123,9 @@ def run(
     async def health() -> Any:
         status = getattr(server, "workers_setup_status", None) or {}
         ready = bool(status) and all(getattr(v, "value", v) == "ready" for v in status.values())
-        return JSONResponse({"status": "ok"} if ready else {"status": "loading"}, status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ok"} if ready else {"status": "loading"}, status_code=200 if ready else 503
+        )
 
     server.app.add_api_route("/health", health, methods=["GET"])
     stopping = {"done": False}
@@ -129,6 +140,10 @@ def run(
             return
         stopping["done"] = True
         log("SIGTERM: no new requests; finishing the ones in flight")
+        # Not from the handler itself: the main thread may be inside a call on the manager's connection.
+        threading.Thread(target=stop, name="rewardkit-stop", daemon=True).start()
+
+    def stop() -> None:
         # uvicorn's own SIGTERM handling stops accepting and waits for in-flight requests,
         # while the inference worker is still there to answer them.
         front = [p for p in multiprocessing.active_children() if p.name.startswith("LitServer-")]
