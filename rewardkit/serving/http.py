@@ -24,7 +24,8 @@ ASGIApp = Callable[
 
 ROUTE_PATHS = {"/v1/score": "score", "/get_reward": "get_reward", "/slime": "slime"}
 ROWS_HEADER = "x-rewardkit-rows"
-DRAIN_LIMIT = 64 << 20  # an oversized body is read (not kept) this far past the cap, then the connection closes
+# An oversized body is read (not kept) this far past the cap, then the connection closes.
+DRAIN_LIMIT = 64 << 20
 
 
 def log(line: str) -> None:

@@ -81,7 +81,9 @@ def test_get_reward_openrlhf_shape(server, toy_reward):
         assert_close([got["rewards"][i]], want["total"])
         assert_close([got["extra_logs"]["itc"][i]], want["itc"])
     assert got["scores"] == got["rewards"]
-    status, plain = call(server["url"], "/get_reward", {"query": [rows[1]["caption"]], "labels": [rows[1]["image"]]})
+    status, plain = call(
+        server["url"], "/get_reward", {"query": [rows[1]["caption"]], "labels": [rows[1]["image"]]}
+    )
     assert status == 200
     assert_close(plain["rewards"], in_process(toy_reward, rows[1:2], server["root"])["total"])
 
