@@ -461,11 +461,18 @@ def score_rows(reward: Any, parts: Sequence[Rows]) -> list[dict[str, list[float]
             continue
         for members in by_signature.values():
             merged = Rows.concat([parts[k] for k in members])
-            vals = [float(v) for v in c.reward.score(merged.captions, **merged.inputs())]
-            if len(vals) != len(merged):
+            # Shortest captions first: the models pad each batch to its longest text, so rows of
+            # similar length batched together waste less (values do not depend on the order).
+            order = sorted(range(len(merged)), key=lambda i: len(merged.captions[i]))
+            ordered = merged.take(order)
+            got = [float(v) for v in c.reward.score(ordered.captions, **ordered.inputs())]
+            if len(got) != len(merged):
                 raise ValueError(
-                    f"component {c.name!r} returned {len(vals)} values for {len(merged)} captions"
+                    f"component {c.name!r} returned {len(got)} values for {len(merged)} captions"
                 )
+            vals = [math.nan] * len(merged)
+            for i, v in zip(order, got):
+                vals[i] = v
             start = 0
             for k in members:
                 out[k][c.name] = vals[start : start + len(parts[k])]
