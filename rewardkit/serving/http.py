@@ -107,7 +107,7 @@ class ServiceMiddleware:
                 return
         route = ROUTE_PATHS.get(path)
         if self.rewrite is not None and path == "/v1/info" and scope["method"] == "GET":
-            await self._forward(scope, receive, send, {"__route__": "info"})
+            await self._forward(scope, receive, send, b'{"__route__": "info"}')
             return
         if route is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
@@ -136,12 +136,14 @@ class ServiceMiddleware:
             await respond(send, 400, {"error": f"body: malformed JSON ({reason})"})
             return
         if self.rewrite is not None:
-            await self._forward(scope, receive, send, {"__route__": route, "body": payload})
+            # /v1/score's body goes on as it came (parsed once more by LitServe, as JSON whatever
+            # Content-Type the client sent); other routes are wrapped with their route name.
+            wrapped = raw if route == "score" else json.dumps({"__route__": route, "body": payload}).encode()
+            await self._forward(scope, receive, send, wrapped)
             return
         await self.app(scope, _replay(raw, receive), send)
 
-    async def _forward(self, scope: Scope, receive: Any, send: Any, payload: Any) -> None:
-        raw = json.dumps(payload).encode()
+    async def _forward(self, scope: Scope, receive: Any, send: Any, raw: bytes) -> None:
         headers = [
             (k, v) for k, v in scope.get("headers") or [] if k not in (b"content-length", b"content-type")
         ]

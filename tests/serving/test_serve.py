@@ -233,7 +233,16 @@ def test_readme_curl_example_is_true(server):
     m = re.search(r"curl -s (http://127\.0\.0\.1:8000)(/v1/score) -d '(\{.*?\})'", block, re.S)
     assert m, "the README has no curl example"
     body = json.loads(m.group(3))
-    status, got = call(server["url"], m.group(2), body)
+    import urllib.request
+
+    # curl -d sends Content-Type: application/x-www-form-urlencoded; the body is still read as JSON
+    req = urllib.request.Request(
+        server["url"] + m.group(2),
+        data=m.group(3).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Bearer {TOKEN}"},
+    )
+    with urllib.request.urlopen(req, timeout=120) as r:
+        status, got = r.status, json.loads(r.read())
     assert status == 200 and len(got["total"]) == len(body["captions"])
     assert all(isinstance(v, float) for v in got["total"])
 
