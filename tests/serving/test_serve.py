@@ -285,3 +285,32 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0(image_root, tmp_path):
     assert proc.wait(timeout=120) == 0
     assert [s for s, _ in results] == [200] * 4
     assert "stopped" in (tmp_path / "log.txt").read_text()
+
+
+def test_a_client_that_disconnects_mid_request_does_not_disturb_the_others(server, toy_reward):
+    import socket
+    from urllib.parse import urlparse
+
+    rows = toy_rows(8)
+    want = in_process(toy_reward, rows, server["root"])["total"]
+    body = json.dumps(score_body(rows)).encode()
+    host = urlparse(server["url"])
+
+    def hang_up(full: bool) -> None:
+        with socket.create_connection((host.hostname, host.port), timeout=30) as s:
+            head = (
+                f"POST /v1/score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            s.sendall(head + (body if full else body[: len(body) // 2]))
+
+    with ThreadPoolExecutor(12) as pool:
+        good = [pool.submit(call, server["url"], "/v1/score", score_body(rows)) for _ in range(8)]
+        gone = [pool.submit(hang_up, k % 2 == 0) for k in range(4)]
+        for f in gone:
+            f.result()
+        for f in good:
+            status, got = f.result()
+            assert status == 200
+            assert_close(got["total"], want)
+    assert call(server["url"], "/v1/score", score_body(rows[:1]))[0] == 200
