@@ -102,6 +102,13 @@ def serve(
 
         run_ray(handler, replicas=replicas or 1, banner=f"preset {spec.name} (Ray Serve)", **options)
     else:
+        host = "127.0.0.1" if host == "localhost" else host
+        if host not in ("127.0.0.1", "0.0.0.0", "::"):
+            raise RewardkitError(
+                f"--host {host}: the single-process runner (LitServe) binds 127.0.0.1, 0.0.0.0 or :: only; "
+                "use one of those, or --ray"
+            )
+        options["host"] = host
         from rewardkit.serving.litserve_runner import run as run_litserve
 
         run_litserve(handler, banner=f"preset {spec.name}", **options)
