@@ -9,22 +9,26 @@ endpoint, ``POST /v1/score``. :class:`~rewardkit.serving.http.ServiceMiddleware`
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
+import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
+from rewardkit.errors import RewardkitError
 from rewardkit.serving.handler import Answer, Job, RewardHandler
 from rewardkit.serving.http import ROWS_HEADER, ServiceMiddleware, log
+
+SETUP_ERROR_FILE = "RK_SERVE_SETUP_ERROR_FILE"
 
 
 def _require() -> Any:
     try:
         import litserve
     except ImportError:
-        from rewardkit.errors import RewardkitError
-
         raise RewardkitError("rewardkit serve needs LitServe: pip install 'rewardkit[serve]'") from None
     return litserve
 
@@ -46,7 +50,14 @@ class RewardLitAPI(ls.LitAPI):
         self.handler = handler
 
     def setup(self, device: str) -> None:
-        self.handler.setup()
+        try:
+            self.handler.setup()
+        except RewardkitError as exc:  # a user's mistake: one line for the main process, no traceback
+            where = os.environ.get(SETUP_ERROR_FILE)
+            if where:
+                Path(where).write_text(str(exc), encoding="utf-8")
+                logging.getLogger("litserve").setLevel(logging.CRITICAL)
+            raise
 
     def decode_request(self, request):  # unannotated: LitServe then reads the JSON body  # noqa: ANN001
         if isinstance(request, dict) and request.get("__route__") == "info":
@@ -156,12 +167,20 @@ def run(
             event.set()
 
     signal.signal(signal.SIGTERM, on_term)
-    server.run(
-        host=host,
-        port=port,
-        log_level="warning",
-        generate_client_file=False,
-        api_server_worker_type="process",
-        num_api_servers=1,
-    )
+    with tempfile.TemporaryDirectory(prefix="rewardkit-serve-") as tmp:
+        setup_error = Path(tmp) / "setup-error.txt"
+        os.environ[SETUP_ERROR_FILE] = str(setup_error)  # the spawned worker inherits it
+        try:
+            server.run(
+                host=host,
+                port=port,
+                log_level="warning",
+                generate_client_file=False,
+                api_server_worker_type="process",
+                num_api_servers=1,
+            )
+        except RuntimeError:
+            if setup_error.exists():
+                raise RewardkitError(setup_error.read_text(encoding="utf-8")) from None
+            raise
     log("stopped")
