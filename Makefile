@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(if $(strip $(TORCH)),$(BIN)/python -m pip install --quiet $(TORCH))
-	$(BIN)/python -m pip install --quiet -e '.[dev,trl]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,trl,serve,ray]'
 	touch $@
 
 demo: setup

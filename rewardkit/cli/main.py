@@ -70,9 +70,11 @@ err_console = Console(stderr=True)
 
 
 def _add_subcommands() -> None:
+    from rewardkit.cli.serve import serve
     from rewardkit.cli.toy import app as toy_app
 
     app.add_typer(toy_app, name="toy")
+    app.command()(serve)
 
 
 _add_subcommands()
