@@ -8,6 +8,7 @@ reference sampling) is the one its reference code uses, described in its data ca
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random

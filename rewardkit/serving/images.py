@@ -37,6 +37,12 @@ def request_image(value: Any, root: Path) -> tuple[Any, str]:
     try:
         loaded = load_image(value, root=root, name="")
     except ImageError as exc:  # a missing file is named as the client wrote it, not by its server path
-        reason = f"{value!r} not found under the image root" if exc.reason.startswith("not found") else exc.reason
+        reason = exc.reason
+        if reason.startswith("not found"):
+            reason = f"{value!r} not found under the image root"
+        elif "outside the image root" in reason:  # never show the server's own folders
+            reason = f"path {value!r} is outside the image root"
+        elif reason.startswith("is "):  # the loader words reasons after a name; here they follow "images[i]: "
+            reason = reason[3:]
         raise ImageProblem(reason) from None
     return loaded.image, loaded.key

@@ -145,11 +145,11 @@ BAD = [
         {"captions": ["a"], "images": ["images/escape.png"]},
         "images[0]: path 'images/escape.png' is outside",
     ),
-    ("undecodable", {"captions": ["a"], "images": ["images/broken.png"]}, "images[0]: not a decodable image"),
+    ("undecodable", {"captions": ["a"], "images": ["images/broken.png"]}, "images[0]: not a readable image"),
     (
         "bad base64",
         {"captions": ["a"], "images": ["data:image/png;base64,@@@"]},
-        "images[0]: the data URI is not valid base64",
+        "images[0]: a data: URI with invalid base64",
     ),
     (
         "eos type",
