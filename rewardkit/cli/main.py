@@ -328,7 +328,13 @@ def bench(
             f"{record['model']} on {record['benchmark']} (n={record['n']}): "
             + ", ".join(f"{k} {v:.3f}" for k, v in r.items())
             + (f", CIDEr-D {m['CIDEr-D']:.3f}" if "CIDEr-D" in m else "")
+            + "".join(
+                f", {label} {m[k]:.3f}"
+                for k, label in (("claim_precision", "claim precision"), ("claim_recall", "claim recall"))
+                if isinstance(m.get(k), float)
+            )
         )
+    err_console.print("wrote " + ", ".join(str(out / name) for name in record.get("files", [])))
 
 
 def _bench_reward(
