@@ -388,8 +388,8 @@ def index_html(
             )
         )
     style = (
-        "body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}"
-        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{cursor:pointer;background:#f3f3f3}"
+        "body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;margin:1em 0}"
+        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}th{cursor:pointer;background:#f3f3f3}"
         "tr.paper td{color:#666;font-style:italic}figure{display:inline-block;margin:1em;vertical-align:top}"
         "figcaption{font-size:0.95em;margin-bottom:0.3em}svg.plot{max-width:100%;height:auto}"
     )

@@ -8,7 +8,8 @@ the claims of its full description (``full(scene)``): what the generator's langu
 
 Claimed objects are matched one-to-one to scene objects so that as many claims as possible hold
 (exact: dynamic programming over the at most five scene objects, and in toy-hard every choice of
-the object "it" refers to, the first one named). A claim holds when its matched object has the
+the object "it" refers to: a scene object of the colour and shape named first; when there is none,
+every relation claim is false). A claim holds when its matched object has the
 claimed colour and shape and the claimed attribute; a claim about an object that is not there is
 false. A true claim the full description does not make (toy-hard: the cell of an object other than
 the main one, relations to another object) counts for precision but not for recall.
@@ -56,8 +57,8 @@ def _is_fact(key: str, first: bool, w: Any, on_main: bool) -> bool:
 
 
 def _holds(claim: dict[str, Any], key: str, obj: Any, w: Any, anchor: Any) -> bool:
-    if key == "relation":
-        return obj is not anchor and w.relation(obj, anchor) == claim["relation"]
+    if key == "relation":  # relative to the first named object; none there: no referent, false
+        return anchor is not None and obj is not anchor and w.relation(obj, anchor) == claim["relation"]
     return getattr(obj, key) == claim[key]
 
 
@@ -110,19 +111,17 @@ def count_claims(caption: str, scene: Any, w: Any = toy_scenes) -> ClaimCount:
     main = scene.objects[0]
     if _tier(w) == "toy" or not objs:
         true, fact = _best_matching(objs, scene.objects, w, main, True)
-    else:  # "it" is the first named object: try each scene object as that one
-        true, fact = max(
-            tuple(
-                a + b
-                for a, b in zip(
-                    _score(objs[0], anchor, w, anchor, anchor is main),
-                    _best_matching(
-                        objs[1:], [o for o in scene.objects if o is not anchor], w, anchor, anchor is main
-                    ),
-                )
+    else:  # "it" is the first named object: each scene object of its colour and shape may be it
+        first = objs[0]
+        anchors = [o for o in scene.objects if (o.color, o.shape) == (first["color"], first["shape"])]
+        totals = []
+        for anchor in anchors or [None]:
+            head = _score(first, anchor, w, anchor, anchor is main) if anchor is not None else (0, 0)
+            rest = _best_matching(
+                objs[1:], [o for o in scene.objects if o is not anchor], w, anchor, anchor is main
             )
-            for anchor in scene.objects
-        )
+            totals.append((head[0] + rest[0], head[1] + rest[1]))
+        true, fact = max(totals)
     right_bg = int(background is not None and background == scene.background)
     full_objs, _ = _object_claims(w.full(scene), w)
     facts = sum(1 + len(_attributes(c, w)) for c in full_objs) + 1

@@ -71,6 +71,8 @@ def test_toy_claims_hand_counted(caption, expected):
         ("a blue star and a red circle below it.", (3, 3, 2)),
         # the green square is right of / below the stars and right of the circle, never above
         ("a blue star and a green square above it.", (3, 2, 2)),
+        # no green star: "it" has no referent, so "below it" is false though the red circle exists
+        ("a green star and a red circle below it.", (3, 1, 1)),
         # both blue stars exist; "above it" with "it" the first of them holds for neither; no green circle
         ("two blue stars above it and a green circle.", (5, 2, 2)),
     ],
