@@ -229,10 +229,10 @@ def esp_items(data_dir: Path, limit: int | None = None) -> list[BenchItem]:
 def load_items(
     name: str, *, data_dir: Path | None, work: Path, limit: int | None, seed: int
 ) -> list[BenchItem]:
-    """The items of a benchmark (``toy`` is generated into ``work``)."""
+    """The items of a benchmark (a toy benchmark's scenes are drawn into ``work``)."""
     spec = get_benchmark(name)
     if name in TOY_BENCHMARKS:
-        return toy_items(work / f"{name}-images", limit or 1000, seed, TOY_BENCHMARKS[name])
+        return toy_items(work, limit or 1000, seed, TOY_BENCHMARKS[name])
     if data_dir is None:
         raise RewardkitError(f"benchmark {name!r} needs --data-dir (see data_cards/{name}.md)")
     from rewardkit.registry import resolve

@@ -241,7 +241,12 @@ def run_bench(
     prompt: str | None = None,
     max_new_tokens: int | None = None,
 ) -> dict[str, Any]:
-    """Caption, score, and write ``OUT/<model>__<benchmark>.json`` (+ captions and scores JSONL)."""
+    """Caption, score, and write ``OUT/<model>__<benchmark>.json`` (+ captions and scores JSONL).
+
+    Toy benchmarks also keep their images in ``OUT/<model>__<benchmark>.images/`` (the captions
+    file names them relative to OUT) and add the claim metrics of :mod:`rewardkit.toy.claims`.
+    The record's ``files`` lists what was written, relative to OUT.
+    """
     from rewardkit.backends.blip2_captioner import VLRM_GENERATION
     from rewardkit.scoring.pipeline import ScoreConfig, score_file
 
@@ -260,7 +265,16 @@ def run_bench(
         raise RewardkitError(f"--limit must be at least 1, not {limit}")
     if max_new_tokens is not None and max_new_tokens < 1:
         raise RewardkitError(f"--max-new-tokens must be at least 1, not {max_new_tokens}")
-    items = load_items(benchmark, data_dir=data_dir, work=work, limit=limit, seed=seed)
+    images_dir = out / f"{stem}.images"  # toy benchmarks: kept, so the captions file can be scored again
+    if benchmark in TOY_BENCHMARKS:
+        _fresh_folder(images_dir)
+    items = load_items(
+        benchmark,
+        data_dir=data_dir,
+        work=images_dir if benchmark in TOY_BENCHMARKS else work,
+        limit=limit,
+        seed=seed,
+    )
     if spec.kind == "hf":  # lmms-eval's decoding: greedy, the task's token cap, its prompt for chat models
         settings = {
             "do_sample": False,
@@ -312,13 +326,13 @@ def run_bench(
     captions_path = out / f"{stem}.captions.jsonl"
     with open(captions_path, "w", encoding="utf-8") as fh:
         for row in as_rows(items, captions):
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(_relative_image(row, out), ensure_ascii=False) + "\n")
     config = ScoreConfig(
         captions=captions_path,
         out=out / f"{stem}.scores.jsonl",
         preset=bench_preset(benchmark),
-        image_root=Path("/"),
-        allow_outside_root=True,
+        image_root=out,
+        allow_outside_root=True,  # real benchmarks' images stay in --data-dir
         batch_size=batch_size,
         device=device,
     )
@@ -331,6 +345,16 @@ def run_bench(
     metrics["rewards"] = {k: v["mean"] for k, v in summary.get("components", {}).items()}
     if "esp" in summary:
         metrics["esp"] = summary["esp"]
+    scene_list = None
+    if benchmark in TOY_BENCHMARKS:
+        from rewardkit.toy.claims import claim_metrics
+        from rewardkit.toy.models import world
+
+        w = world(TOY_BENCHMARKS[benchmark])
+        scene_list = w.distinct_scenes(
+            len(items), TOY_BENCH_SEED_OFFSET + seed
+        )  # the items' scenes, in order
+        metrics.update(claim_metrics(captions, scene_list, w))
     record = {
         "model": model,
         "benchmark": benchmark,
@@ -354,17 +378,46 @@ def run_bench(
         "scale": SCALE,
         "predictions": f"{stem}.predictions.json",
     }
-    if benchmark in TOY_BENCHMARKS:
-        from rewardkit.toy.models import world
+    if scene_list is not None:
         from rewardkit.toy.overlap import overlap_report
 
-        w = world(TOY_BENCHMARKS[benchmark])
-        record["overlap"] = overlap_report(w.distinct_scenes(len(items), TOY_BENCH_SEED_OFFSET + seed), w=w)
-    from rewardkit.scoring.output import atomic_write_text
+        record["overlap"] = overlap_report(scene_list, w=w)
+    from rewardkit.scoring.output import atomic_write_text, sidecar
 
+    written = [
+        out / f"{stem}.json",
+        captions_path,
+        config.out,
+        sidecar(config.out, ".summary.json"),
+        sidecar(config.out, ".meta.json"),
+        out / f"{stem}.predictions.json",
+        *([images_dir] if benchmark in TOY_BENCHMARKS else []),
+    ]
+    record["files"] = [p.name for p in written]
     atomic_write_text(out / f"{stem}.predictions.json", json.dumps(predictions, ensure_ascii=False) + "\n")
     atomic_write_text(out / f"{stem}.json", json.dumps(record, indent=2) + "\n")
     import shutil
 
     shutil.rmtree(work, ignore_errors=True)
     return record
+
+
+def _fresh_folder(folder: Path) -> None:
+    """An empty ``folder`` for bench's own output (a previous run's is replaced; anything but a folder is refused)."""
+    import shutil
+
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise RewardkitError(
+            f"{folder}: exists and is not a folder bench wrote; move it away or choose another --out"
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _relative_image(row: dict[str, Any], out: Path) -> dict[str, Any]:
+    """A captions row whose image under ``out`` is named relative to it (the captions file's folder), so the
+    folder can be moved and scored again; images elsewhere (a --data-dir) stay absolute."""
+    try:
+        row["image"] = str(Path(row["image"]).relative_to(out.resolve()))
+    except ValueError:
+        pass
+    return row

@@ -435,7 +435,13 @@ def bench(
             f"{record['model']} on {record['benchmark']} (n={record['n']}): "
             + ", ".join(f"{k} {v:.3f}" for k, v in r.items())
             + (f", CIDEr-D {m['CIDEr-D']:.3f}" if "CIDEr-D" in m else "")
+            + "".join(
+                f", {label} {m[k]:.3f}"
+                for k, label in (("claim_precision", "claim precision"), ("claim_recall", "claim recall"))
+                if isinstance(m.get(k), float)
+            )
         )
+    err_console.print("wrote " + ", ".join(str(out / name) for name in record.get("files", [])))
 
 
 leaderboard_app = typer.Typer(help="Build the leaderboard from result JSONs.", no_args_is_help=True)

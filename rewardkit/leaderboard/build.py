@@ -35,16 +35,42 @@ COLUMNS = [
     "BLEU-4",
     "METEOR",
     "ROUGE-L",
+    "claim precision",
+    "claim recall",
+    "grammatical",
     "date",
 ]
+CLAIM_KEYS = {
+    "claim precision": "claim_precision",
+    "claim recall": "claim_recall",
+    "grammatical": "grammatical",
+}
+"""Table columns of the toy benchmarks' claim metrics (``rewardkit.toy.claims``) and their keys in ``metrics``."""
+CAPTION_METRICS = ("CLIPScore", "CIDEr-D", "BLEU-4", "METEOR", "ROUGE-L")
 
 
 class ResultError(RewardkitError):
     """A result JSON that cannot be shown: named by file and field."""
 
 
-def check_result(path: Path, rec: Any) -> dict[str, Any]:
-    """A result record checked field by field (model, benchmark, metrics, n, date, source)."""
+def _drop_non_finite(value: Any, where: str, notes: list[str]) -> Any:
+    """``value`` with every NaN or infinite number replaced by ``None`` (each named in ``notes``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        notes.append(f"{where} is {value}")
+        return None
+    if isinstance(value, dict):
+        return {k: _drop_non_finite(v, f"{where}.{k}", notes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_drop_non_finite(v, f"{where}[{i}]", notes) for i, v in enumerate(value)]
+    return value
+
+
+def check_result(path: Path, rec: Any, notes: list[str] | None = None) -> dict[str, Any]:
+    """A result record checked field by field (model, benchmark, metrics, n, date, source).
+
+    A NaN or infinite metric is not a number a table can rank or a plot can place: it is shown
+    as "–" and left out of the plots, and named in ``notes`` (``leaderboard build`` prints them).
+    """
     if not isinstance(rec, dict):
         raise ResultError(f"{path}: a result must be a JSON object, not {type(rec).__name__}")
     for key in ("model", "benchmark"):
@@ -54,10 +80,16 @@ def check_result(path: Path, rec: Any) -> dict[str, Any]:
             raise ResultError(f"{path}: field {key!r} must be a non-empty string, not {rec[key]!r}")
     if not isinstance(rec.get("metrics"), dict):
         raise ResultError(f"{path}: field 'metrics' must be an object")
+    found: list[str] = []
+    rec = {**rec, "metrics": _drop_non_finite(rec["metrics"], "metrics", found)}
+    if notes is not None:
+        notes += [f"{path.name}: {f}: shown as \u2013 and left out of the plots" for f in found]
     recall = rec["metrics"].get("clip_recall", {})
     if not isinstance(recall, dict):
         raise ResultError(f"{path}: field 'metrics.clip_recall' must be an object")
-    for key, value in [*recall.items(), *((k, rec["metrics"].get(k)) for k in COLUMNS[8:13])]:
+    numbers = list(recall.items())
+    numbers += [(k, rec["metrics"].get(k)) for k in (*CAPTION_METRICS, *CLAIM_KEYS.values())]
+    for key, value in numbers:
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ResultError(f"{path}: field 'metrics.{key}' must be a number, not {value!r}")
     if "n" in rec and rec["n"] is not None and (isinstance(rec["n"], bool) or not isinstance(rec["n"], int)):
@@ -76,6 +108,7 @@ def load_results(results: Path, *, allow_empty: bool = False, log: Any = None) -
         )
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
+    notes: list[str] = []
     for path in sorted(results.glob("*.json")):
         if path.name.endswith((".predictions.json", ".meta.json", ".summary.json")):
             continue  # bench's side files: COCO-format predictions, scoring meta and summary
@@ -90,9 +123,11 @@ def load_results(results: Path, *, allow_empty: bool = False, log: Any = None) -
                 path.name
             )  # not a result at all (e.g. a training-curve file, read through --curve)
             continue
-        rows.append(check_result(path, rec))
+        rows.append(check_result(path, rec, notes))
     if skipped and log is not None:
         log(f"not results (no model, benchmark or metrics field), left out: {', '.join(skipped)}")
+    for note in notes if log is not None else []:
+        log(note)
     if not rows and not allow_empty:
         raise ResultError(
             f"--results {results}: no result JSONs (pass --allow-empty to build with the paper rows only)"
@@ -128,8 +163,10 @@ def flatten(rec: dict[str, Any]) -> dict[str, Any]:
         "n": rec.get("n"),
     }
     row.update({k: m.get("clip_recall", {}).get(k) for k in ("R@1", "R@5", "R@10", "MRR")})
-    for k in ("CLIPScore", "CIDEr-D", "BLEU-4", "METEOR", "ROUGE-L"):
+    for k in CAPTION_METRICS:
         row[k] = m.get(k)
+    for column, key in CLAIM_KEYS.items():
+        row[column] = m.get(key)
     row["date"] = str(rec.get("date") or "")[:10]
     return row
 
@@ -175,201 +212,72 @@ def _decoding_note(bench: str) -> str:
     )
 
 
+POOL_NOTE = (
+    "R@k and MRR rank each caption among the n images of its row's set, so they fall as n grows: "
+    "compare rows within one n."
+)
+CLAIM_NOTE = (
+    "Claim precision: share of the claims the captions state that hold in the scene; claim recall: share "
+    "of the facts of the scenes' full descriptions the captions state; grammatical: share of captions in "
+    "the toy grammar (exact, from the generator's ground truth)."
+)
+
+
+def groups(rows: list[dict[str, Any]]) -> list[tuple[str, Any, list[dict[str, Any]]]]:
+    """``(benchmark, n, rows)``: a benchmark's rows split by pool size n (largest first), measured rows
+    first, best R@1 first."""
+    out = []
+    for bench in sorted({r["benchmark"] for r in rows}):
+        sub = [r for r in rows if r["benchmark"] == bench]
+        sizes = sorted({r.get("n") for r in sub}, key=lambda n: (n is None, -(n or 0)))
+        for n in sizes:
+            part = sorted(
+                (r for r in sub if r.get("n") == n),
+                key=lambda r: (r["source"] != "measured by rewardkit", -(r["R@1"] or 0)),
+            )
+            out.append((bench, n, part))
+    return out
+
+
+def _pool(n: Any) -> str:
+    return f"n = {n:,} images" if isinstance(n, int) else "n not recorded"
+
+
+def _columns(sub: list[dict[str, Any]]) -> list[str]:
+    return [c for c in COLUMNS if c != "benchmark" and any(r.get(c) is not None for r in sub)]
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
-    """README.md: one table per benchmark, measured rows first, best R@1 first."""
+    """README.md: per benchmark, one table per pool size n, measured rows first, best R@1 first."""
     out = [
         "# Leaderboard",
         "",
         "Built by `rewardkit leaderboard build`; open `index.html` for sortable tables and plots.",
         "",
     ]
-    for bench in sorted({r["benchmark"] for r in rows}):
-        sub = sorted(
-            (r for r in rows if r["benchmark"] == bench),
-            key=lambda r: (r["source"] != "measured by rewardkit", -(r["R@1"] or 0)),
-        )
-        cols = [c for c in COLUMNS if c != "benchmark" and any(r.get(c) is not None for r in sub)]
+    parts = groups(rows)
+    for bench in sorted({b for b, _, _ in parts}):
+        mine = [(n, sub) for b, n, sub in parts if b == bench]
         out += [f"## {md_cell(bench)}", ""]
         note = _decoding_note(bench)
         if note:
             out += [note, ""]
         out += [SCALE_NOTE, ""]
-        out += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        out += ["| " + " | ".join(md_cell(_fmt(r.get(c))) for c in cols) + " |" for r in sub]
-        out.append("")
+        if any(r.get("claim precision") is not None for _, sub in mine for r in sub):
+            out += [CLAIM_NOTE, ""]
+        if len(mine) > 1:
+            out += [f"**Measured on {len(mine)} pool sizes.** {POOL_NOTE}", ""]
+        for n, sub in mine:
+            cols = _columns(sub)
+            if len(mine) > 1:
+                out += [f"### {md_cell(bench)}, {_pool(n)}", ""]
+            out += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            out += ["| " + " | ".join(md_cell(_fmt(r.get(c))) for c in cols) + " |" for r in sub]
+            out.append("")
     return "\n".join(out)
 
 
-# ------------------------------------------------------------------ plots as inline SVG (no network, no JS libraries)
-
-
-def _frame(width: int, height: int, pad: int, xlabel: str, ylabel: str) -> list[str]:
-    """An SVG's opening tag, white background, axes and axis labels."""
-    return [
-        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>',
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#333"/>',
-        f'<text x="{width / 2}" y="{height - 10}" text-anchor="middle" font-size="12">{html.escape(xlabel)}</text>',
-        f'<text x="14" y="{height / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 {height / 2})">{html.escape(ylabel)}</text>',
-    ]
-
-
-def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    """About ``n`` round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of ten).
-
-    >>> nice_ticks(0, 1)
-    [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
-    """
-    import math as _m
-
-    if hi <= lo:
-        hi = lo + 1.0
-    raw = (hi - lo) / max(1, n)
-    mag = 10 ** _m.floor(_m.log10(raw))
-    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
-    first = _m.floor(lo / step) * step
-    ticks, t = [], first
-    while True:  # up to the first tick at or above hi, so the axis covers every value
-        ticks.append(round(t, 10))
-        if t >= hi - step * 1e-9:
-            return ticks
-        t += step
-
-
-def _tick_label(v: float) -> str:
-    return f"{v:g}" if abs(v) >= 1e-9 else "0"
-
-
-def _axis_ticks(
-    parts: list[str], xs: list[float], ys: list[float], sx: Any, sy: Any, pad: int, width: int, height: int
-) -> None:
-    """Tick marks, values and light grid lines on both axes."""
-    for x in xs:
-        px = sx(x)
-        if pad - 0.5 <= px <= width - pad + 0.5:
-            parts.append(
-                f'<line x1="{px:.1f}" y1="{height - pad}" x2="{px:.1f}" y2="{height - pad + 4}" stroke="#333"/>'
-            )
-            parts.append(
-                f'<text class="tick" x="{px:.1f}" y="{height - pad + 16}" text-anchor="middle" font-size="10">{_tick_label(x)}</text>'
-            )
-    for y in ys:
-        py = sy(y)
-        if pad - 0.5 <= py <= height - pad + 0.5:
-            parts.append(
-                f'<line x1="{pad - 4}" y1="{py:.1f}" x2="{width - pad}" y2="{py:.1f}" stroke="#ddd"/>'
-            )
-            parts.append(
-                f'<text class="tick" x="{pad - 6}" y="{py + 3:.1f}" text-anchor="end" font-size="10">{_tick_label(y)}</text>'
-            )
-
-
-def scatter_svg(
-    points: list[tuple[str, float, float]], xlabel: str, ylabel: str, width: int = 420, height: int = 300
-) -> str:
-    """A labelled scatter plot."""
-    pad = 48
-    if not points:
-        return ""
-    xs, ys = [p[1] for p in points], [p[2] for p in points]
-    x0, x1 = min(xs + [0.0]), max(xs) * 1.1 or 1.0
-    y0, y1 = 0.0, max(1.0, max(ys))
-
-    def sx(x: float) -> float:
-        return pad + (x - x0) / ((x1 - x0) or 1) * (width - 2 * pad)
-
-    def sy(y: float) -> float:
-        return height - pad - (y - y0) / ((y1 - y0) or 1) * (height - 2 * pad)
-
-    parts = _frame(width, height, pad, xlabel, ylabel)
-    xt, yt = nice_ticks(x0, x1), nice_ticks(y0, y1)
-    x1, y1 = max(x1, xt[-1]), max(y1, yt[-1])
-    _axis_ticks(parts, xt, yt, sx, sy, pad, width, height)
-    for label, x, y in points:
-        text = f"{label} ({x:.3g}, {y:.3f})"
-        parts.append(
-            f'<circle class="point" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="5" fill="#1f77b4"><title>{html.escape(text)}</title></circle>'
-        )
-        parts.append(
-            f'<text class="label" x="{sx(x) + 7:.1f}" y="{sy(y) - 6:.1f}" font-size="11">{html.escape(text)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def line_svg(
-    series: dict[str, list[tuple[float, float]]],
-    xlabel: str,
-    ylabel: str,
-    width: int = 420,
-    height: int = 300,
-) -> str:
-    """Lines (e.g. R@1 over training minutes)."""
-    pad = 48
-    pts = [p for s in series.values() for p in s]
-    if not pts:
-        return ""
-    xt = nice_ticks(0.0, max(p[0] for p in pts) or 1.0)
-    yt = nice_ticks(0.0, max(1.0, max(p[1] for p in pts)))
-    x1, y1 = xt[-1], yt[-1]
-    colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
-    parts = _frame(width, height, pad, xlabel, ylabel)
-    _axis_ticks(
-        parts,
-        xt,
-        yt,
-        lambda x: pad + x / x1 * (width - 2 * pad),
-        lambda y: height - pad - y / y1 * (height - 2 * pad),
-        pad,
-        width,
-        height,
-    )
-    for k, (name, s) in enumerate(series.items()):
-        lx, ly = s[-1]
-        parts.append(
-            f'<circle class="point" cx="{pad + lx / x1 * (width - 2 * pad):.1f}" cy="{height - pad - ly / y1 * (height - 2 * pad):.1f}" r="3" fill="{colors[k % 4]}"><title>{html.escape(name)}: {ly:.3f} at {lx:.1f}</title></circle>'
-        )
-        coords = " ".join(
-            f"{pad + x / x1 * (width - 2 * pad):.1f},{height - pad - y / y1 * (height - 2 * pad):.1f}"
-            for x, y in s
-        )
-        parts.append(
-            f'<polyline class="series" points="{coords}" fill="none" stroke="{colors[k % 4]}" stroke-width="2"><title>{html.escape(name)}</title></polyline>'
-        )
-        parts.append(
-            f'<text x="{width - pad}" y="{pad + 14 * k}" text-anchor="end" font-size="11" fill="{colors[k % 4]}">{html.escape(name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def bars_svg(values: dict[str, float], ylabel: str, width: int = 420, height: int = 300) -> str:
-    """Bars (e.g. a metric per ESP style)."""
-    if not values:
-        return ""
-    pad, n = 48, len(values)
-    yt = nice_ticks(0.0, max(values.values()) or 1.0)
-    top = yt[-1] or 1.0
-    bw = (width - 2 * pad) / n
-    parts = _frame(width, height, pad, "", ylabel)
-    _axis_ticks(
-        parts, [], yt, lambda x: x, lambda y: height - pad - y / top * (height - 2 * pad), pad, width, height
-    )
-    for i, (name, v) in enumerate(values.items()):
-        h = v / top * (height - 2 * pad)
-        x = pad + i * bw
-        parts.append(
-            f'<rect class="bar" x="{x + 4:.1f}" y="{height - pad - h:.1f}" width="{bw - 8:.1f}" height="{h:.1f}" fill="#2ca02c"><title>{html.escape(name)}: {v:.3f}</title></rect>'
-        )
-        parts.append(
-            f'<text class="label" x="{x + bw / 2:.1f}" y="{height - pad - h - 4:.1f}" text-anchor="middle" font-size="10">{v:.3f}</text>'
-        )
-        parts.append(
-            f'<text x="{x + bw / 2:.1f}" y="{height - pad + 14}" text-anchor="middle" font-size="11">{html.escape(name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+# ------------------------------------------------------------------ plots (matplotlib, inline SVG: rewardkit/leaderboard/plots.py)
 
 
 _SORT_JS = """
@@ -391,60 +299,99 @@ document.querySelectorAll('table.sortable th').forEach(function (th, col) {
 """
 
 
+def _points(sub: list[dict[str, Any]], x: str, y: str) -> list[tuple[str, list[float], list[float]]]:
+    """Per model, the ``(x, y)`` of each of its rows where both are numbers (several rows: several seeds)."""
+    by_model: dict[str, tuple[list[float], list[float]]] = {}
+    for r in sub:
+        if r.get(x) is not None and r.get(y) is not None:
+            xs, ys = by_model.setdefault(r["model"], ([], []))
+            xs.append(r[x])
+            ys.append(r[y])
+    return [(m, xs, ys) for m, (xs, ys) in by_model.items()]
+
+
+def _figure(caption: str, svg: str) -> str:
+    return f"<figure><figcaption>{html.escape(caption)}</figcaption>{svg}</figure>" if svg else ""
+
+
 def index_html(
     rows: list[dict[str, Any]],
     records: list[dict[str, Any]],
-    curves: dict[str, list[tuple[float, float]]],
+    curves: dict[str, list[list[tuple[float, float]]]],
     reward_blocks: list[str] | None = None,
 ) -> str:
-    """A self-contained page: sortable tables per benchmark and SVG plots."""
+    """A self-contained page: sortable tables per benchmark and pool size, and plots (matplotlib SVG)."""
+    from rewardkit.leaderboard.plots import bars_svg, line_svg, scatter_svg
+
     body = [
         "<h1>rewardkit leaderboard</h1>",
-        "<p>Rows marked <em>reported in paper</em> are quoted from VLRM Table 3; all others were measured by rewardkit.</p>",
+        "<p>Rows marked <em>reported in paper</em> are quoted from VLRM Table 3; all others were measured by rewardkit. "
+        "A metric shown as &ndash; was not measured or was not a finite number.</p>",
     ]
-    for bench in sorted({r["benchmark"] for r in rows}):
-        sub = [r for r in rows if r["benchmark"] == bench]
-        cols = [c for c in COLUMNS if c != "benchmark" and any(r.get(c) is not None for r in sub)]
+    parts = groups(rows)
+    for bench in sorted({b for b, _, _ in parts}):
+        mine = [(n, sub) for b, n, sub in parts if b == bench]
         body.append(f'<h2 id="{html.escape(bench)}">{html.escape(bench)}</h2>')
         body.append(f'<p class="scale">{html.escape(SCALE_NOTE)}</p>')
-        body.append(
-            f'<table class="sortable" data-benchmark="{html.escape(bench)}"><thead><tr>'
-            + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-            + "</tr></thead><tbody>"
-        )
-        for r in sub:
-            cls = "paper" if r["source"] != "measured by rewardkit" else "measured"
-            cells = "".join(
-                f'<td data-v="{html.escape(str(r.get(c) if r.get(c) is not None else ""))}">{html.escape(_fmt(r.get(c)))}</td>'
-                for c in cols
-            )
-            body.append(f'<tr class="{cls}">{cells}</tr>')
-        body.append("</tbody></table>")
-        points = [
-            (r["model"], r["CIDEr-D"], r["R@1"])
-            for r in sub
-            if r.get("CIDEr-D") is not None and r.get("R@1") is not None
-        ]
-        if points:
+        if any(r.get("claim precision") is not None for _, sub in mine for r in sub):
+            body.append(f'<p class="claims">{html.escape(CLAIM_NOTE)}</p>')
+        if len(mine) > 1:
             body.append(
-                f"<figure><figcaption>{html.escape(bench)}: R@1 vs CIDEr-D</figcaption>{scatter_svg(points, 'CIDEr-D', 'R@1')}</figure>"
+                f'<p class="pools"><strong>Measured on {len(mine)} pool sizes.</strong> {html.escape(POOL_NOTE)}</p>'
+            )
+        for n, sub in mine:
+            cols = _columns(sub)
+            title = f"{bench}, {_pool(n)}"
+            if len(mine) > 1:
+                body.append(f"<h3>{html.escape(title)}</h3>")
+            body.append(
+                f'<table class="sortable" data-benchmark="{html.escape(bench)}" data-n="{html.escape(str(n))}"><thead><tr>'
+                + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+                + "</tr></thead><tbody>"
+            )
+            for r in sub:
+                cls = "paper" if r["source"] != "measured by rewardkit" else "measured"
+                cells = "".join(
+                    f'<td data-v="{html.escape(str(r.get(c) if r.get(c) is not None else ""))}">{html.escape(_fmt(r.get(c)))}</td>'
+                    for c in cols
+                )
+                body.append(f'<tr class="{cls}">{cells}</tr>')
+            body.append("</tbody></table>")
+            body.append(
+                _figure(
+                    f"{title}: R@1 vs CIDEr-D", scatter_svg(_points(sub, "CIDEr-D", "R@1"), "CIDEr-D", "R@1")
+                )
+            )
+            body.append(
+                _figure(
+                    f"{title}: claim precision vs claim recall",
+                    scatter_svg(
+                        _points(sub, "claim recall", "claim precision"),
+                        "claim recall",
+                        "claim precision",
+                        x_share=True,
+                    ),
+                )
             )
     for rec in records:
         styles = rec.get("metrics", {}).get("esp", {}).get("styles", {})
-        vals = {s: v["CIDEr-D"] for s, v in styles.items() if "CIDEr-D" in v}
-        if vals:
-            body.append(
-                f"<figure><figcaption>{html.escape(rec['model'])} on ESP: CIDEr-D per style</figcaption>{bars_svg(vals, 'CIDEr-D')}</figure>"
-            )
+        vals = {
+            s: v["CIDEr-D"] for s, v in styles.items() if isinstance(v, dict) and v.get("CIDEr-D") is not None
+        }
+        body.append(_figure(f"{rec['model']} on ESP: CIDEr-D per style", bars_svg(vals, "CIDEr-D")))
     body += reward_blocks or []
     if curves:
         body.append(
-            f"<figure><figcaption>A2C on the toy worlds: probe R@1 over training minutes (toy-hard: its compositional split)</figcaption>{line_svg(curves, 'minutes', 'R@1')}</figure>"
+            _figure(
+                "A2C on the toy worlds: probe R@1 over training minutes (toy-hard: its compositional split)",
+                line_svg(curves, "minutes of training", "probe R@1"),
+            )
         )
     style = (
-        "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
-        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{cursor:pointer;background:#f3f3f3}"
-        "tr.paper td{color:#666;font-style:italic}figure{display:inline-block;margin:1em}"
+        "body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;margin:1em 0}"
+        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}th{cursor:pointer;background:#f3f3f3}"
+        "tr.paper td{color:#666;font-style:italic}figure{display:inline-block;margin:1em;vertical-align:top}"
+        "figcaption{font-size:0.95em;margin-bottom:0.3em}svg.plot{max-width:100%;height:auto}"
     )
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><title>rewardkit leaderboard</title>'
@@ -452,15 +399,24 @@ def index_html(
     )
 
 
-def _curves(path: Path) -> dict[str, list[tuple[float, float]]]:
-    """(minutes, probe R@1) points of a toy_a2c result file: its ``curve``, or one per preset of a toy_hard file's ``runs``."""
+def _run_curves(run: Any) -> list[list[tuple[float, float]]]:
+    """A run's curves: its ``curve``, or one per seed from ``seeds`` (a list, or a dict by seed, of runs with a ``curve``)."""
+    if "seeds" in run:
+        seeds = run["seeds"]
+        seeds = list(seeds.values()) if isinstance(seeds, dict) else seeds
+        return [c for seed_run in seeds for c in _run_curves(seed_run)]
+    return [[(float(c["minutes"]), float(c["probe_R@1"])) for c in run.get("curve", [])]]
+
+
+def _curves(path: Path) -> dict[str, list[list[tuple[float, float]]]]:
+    """(minutes, probe R@1) runs of a toy_a2c result file: its ``curve``, or per preset of a toy_hard file's ``runs``.
+
+    A run with ``seeds`` (runs of the same setting with other seeds) is drawn as its mean with a band.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         runs = {path.stem: data} if "runs" not in data else data["runs"]
-        return {
-            name: [(float(c["minutes"]), float(c["probe_R@1"])) for c in run.get("curve", [])]
-            for name, run in runs.items()
-        }
+        return {name: [c for c in _run_curves(run) if c] for name, run in runs.items()}
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ResultError(f"--curve {path}: not a toy_a2c result with a 'curve' ({exc})") from None
 
@@ -473,10 +429,11 @@ def build(
     allow_empty: bool = False,
     log: Any = None,
 ) -> dict[str, Path]:
-    """Write results.csv, README.md and index.html; training curves come from toy_a2c result files.
+    """Write results.csv, rewards.csv, README.md and index.html; training curves come from toy_a2c result files.
 
-    Everything is built in a temporary folder first; the three files replace the old ones only
-    when all of them were built.
+    Everything is built in a temporary folder first; the files replace the old ones only when all
+    of them were built. NaN or infinite metrics are shown as "–", left out of the plots and named
+    through ``log``.
     """
     import tempfile
 
@@ -488,13 +445,16 @@ def build(
     records = [r for r in everything if r.get("kind") != "reward"]
     rows = table_rows(records)
     rrows = reward_rows([r for r in everything if r.get("kind") == "reward"])
-    curves: dict[str, list[tuple[float, float]]] = {}
+    curves: dict[str, list[list[tuple[float, float]]]] = {}
     for path in curves_from or []:
         if not path.is_file():
             raise ResultError(f"--curve {path}: no such file")
-        for name, pts in _curves(path).items():
-            if pts:
-                curves[name] = pts
+        for name, runs in _curves(path).items():
+            bad = sum(not (math.isfinite(x) and math.isfinite(y)) for run in runs for x, y in run)
+            if bad and log is not None:
+                log(f"--curve {path.name}: {name}: {bad} non-finite points left out of the plot")
+            if runs:
+                curves[name] = runs
     try:
         out.mkdir(parents=True, exist_ok=True)
         names = {"csv": "results.csv", "rewards": "rewards.csv", "readme": "README.md", "html": "index.html"}

@@ -172,6 +172,12 @@ def measure_captioner(
         "captioner_beam_main_correct": sum(w.detail_report(c, s)["main"] for c, s in zip(beam, scene_list))
         / len(beam),
     }
+    from rewardkit.toy.claims import claim_metrics
+
+    for name, caps in (("beam", beam), ("sample", samples)):
+        claims = claim_metrics(caps, scene_list, w)
+        out[f"captioner_{name}_claim_precision"] = claims["claim_precision"]
+        out[f"captioner_{name}_claim_recall"] = claims["claim_recall"]
     out.update(detail_shares(samples, scene_list, w))
     out["examples"] = [
         {"terse": w.terse(s), "beam": b, "sample": x} for s, b, x in list(zip(scene_list, beam, samples))[:5]

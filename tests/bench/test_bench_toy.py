@@ -21,6 +21,13 @@ def test_bench_toy_sft_and_a_captions_file(tmp_path):
         assert rec[key]
     caps = [json.loads(x) for x in (out / "toy-sft__toy.captions.jsonl").read_text().splitlines()]
     assert len(caps) == 20 and all(c["caption"] for c in caps)
+    m = rec["metrics"]
+    for key in ("claim_precision", "claim_recall", "grammatical"):
+        assert 0 <= m[key] <= 1
+    # terse SFT captions state about two claims of the ~8 facts of a scene (1-3 objects x 3 + background)
+    assert m["claims"]["facts"] > 3 * m["claims"]["stated"] and m["claim_recall"] < 0.5
+    assert "wrote" in r.output and str(out / "toy-sft__toy.captions.jsonl") in "".join(r.output.split("\n"))
+    assert all((out / name).exists() for name in rec["files"])
     # the benchmark's own full descriptions, as a ready captions file, retrieve far better than terse SFT captions
     full = tmp_path / "full.jsonl"
     full.write_text("".join(json.dumps({"id": c["id"], "caption": c["references"][0]}) + "\n" for c in caps))
@@ -44,6 +51,9 @@ def test_bench_toy_sft_and_a_captions_file(tmp_path):
     assert r.exit_code == 0, r.output
     rec_full = json.loads(next(out.glob("captions_*__toy.json")).read_text())
     assert rec_full["metrics"]["clip_recall"]["R@1"] > rec["metrics"]["clip_recall"]["R@1"]
+    # the generator's own full descriptions: every claim true, every fact stated, all grammatical
+    full_m = rec_full["metrics"]
+    assert (full_m["claim_precision"], full_m["claim_recall"], full_m["grammatical"]) == (1.0, 1.0, 1.0)
     r = CliRunner().invoke(
         app, ["leaderboard", "build", "--results", str(out), "--out", str(tmp_path / "site")]
     )
@@ -92,3 +102,20 @@ def test_toy_decoding_drops_the_bigram_block_unless_asked(tmp_path):
 
     assert bigram_repeats(out / "t2") == 0  # Table 2's block holds
     assert bigram_repeats(out / "toy") > 0  # full toy descriptions of 2-3 objects repeat bigrams
+
+
+def test_bench_captions_can_be_scored_again_with_another_preset(tmp_path):
+    out = tmp_path / "results"
+    args = ["bench", "--model", "toy-hard-sft", "--benchmark", "toy-hard", "--limit", "8", "--quiet"]
+    r = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rec = json.loads((out / "toy-hard-sft__toy-hard.json").read_text())
+    assert {"claim_precision", "claim_recall", "grammatical"} <= set(rec["metrics"])
+    moved = tmp_path / "elsewhere"
+    out.rename(moved)  # the images travel with the folder: the captions file names them relative to it
+    captions = moved / "toy-hard-sft__toy-hard.captions.jsonl"
+    rescored = tmp_path / "esper.scores.jsonl"
+    r = CliRunner().invoke(app, ["score", str(captions), "--preset", "toy-hard-esper", "-o", str(rescored)])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in rescored.read_text().splitlines()]
+    assert len(rows) == 8 and all(isinstance(row.get("total"), float) for row in rows)

@@ -1,12 +1,15 @@
 """The leaderboard page: tables, paper rows apart, plots; rendered in headless Chromium when installed."""
 
 import csv
+import html
 import json
 import shutil
 import subprocess
 
 import pytest
+from typer.testing import CliRunner
 
+from rewardkit.cli.main import app
 from rewardkit.leaderboard.build import build
 
 
@@ -34,11 +37,46 @@ def site(tmp_path):
     (res / "b.json").write_text(json.dumps(_record("toy-a2c", "toy", 0.61, 0.9)))
     (res / "c.json").write_text(json.dumps(_record("blip2", "esp", 0.3, 0.1, {"sns": 0.05, "news": 0.12})))
     (res / "notes.json").write_text(json.dumps({"unrelated": 1}))
+    # toy-hard: four arms, two of them with several seeds, claim metrics, labels that used to collide
+    for k, (model, r1s, cider, prec, rec) in enumerate(
+        [
+            ("toy-hard-sft", [0.121], 1.06, 0.92, 0.31),
+            ("toy-hard-a2c-vlrm", [0.026, 0.031, 0.020], 0.94, 0.55, 0.30),
+            ("toy-hard-a2c-rs", [0.097, 0.110, 0.090], 0.57, 0.50, 0.33),
+            ("toy-hard-a2c-esper", [0.226], 0.85, 0.41, 0.52),
+        ]
+    ):
+        for seed, r1 in enumerate(r1s):
+            rec_ = _record(model, "toy-hard", r1, cider + 0.01 * seed)
+            rec_["metrics"].update(
+                {"claim_precision": prec + 0.01 * seed, "claim_recall": rec, "grammatical": 1.0}
+            )
+            rec_["config"] = {"seed": seed}
+            (res / f"h{k}-{seed}.json").write_text(json.dumps(rec_))
     curve = tmp_path / "toy_a2c.json"
     curve.write_text(
         json.dumps({"curve": [{"minutes": 0, "probe_R@1": 0.1}, {"minutes": 5, "probe_R@1": 0.4}]})
     )
-    build(res, tmp_path / "site", [curve])
+    seeds = tmp_path / "toy_hard.json"
+    seeds.write_text(
+        json.dumps(
+            {
+                "runs": {
+                    "toy-hard-rs": {
+                        "seeds": [
+                            {
+                                "curve": [
+                                    {"minutes": m, "probe_R@1": 0.1 + 0.02 * m + 0.01 * k} for m in range(6)
+                                ]
+                            }
+                            for k in range(3)
+                        ]
+                    }
+                }
+            }
+        )
+    )
+    build(res, tmp_path / "site", [curve, seeds])
     return tmp_path / "site"
 
 
@@ -55,23 +93,55 @@ def test_tables_csv_and_paper_rows(site):
     assert "`no_repeat_ngram_size = 0`" in toy and "no_repeat" not in esp  # only where decoding differs
     page = (site / "index.html").read_text()
     captioner_tables = page.count('<table class="sortable"') - page.count('data-benchmark="reward-')
-    assert captioner_tables == 3
+    assert captioner_tables == 4
     assert 'src="http' not in page and 'href="http' not in page  # works opened from disk, offline
-    assert page.count('class="point"') >= 2 and 'class="bar"' in page and 'class="series"' in page
+    assert page.count('<svg class="plot"') >= 6  # scatters per table, ESP bars, curves
+
+
+_OVERLAPS_JS = """
+var found = [], texts = [];
+document.querySelectorAll('svg.plot').forEach(function (svg, i) {
+  var frame = svg.getBoundingClientRect();
+  svg.querySelectorAll('text').forEach(function (t) {
+    var r = t.getBoundingClientRect();
+    if (!t.textContent.trim() || r.width === 0) return;
+    texts.push({svg: i, text: t.textContent.trim(), l: r.left, t: r.top, r: r.right, b: r.bottom});
+    if (r.left < frame.left - 1 || r.right > frame.right + 1 || r.top < frame.top - 1 || r.bottom > frame.bottom + 1)
+      found.push('cut at the edge: ' + t.textContent.trim());
+  });
+});
+for (var i = 0; i < texts.length; i++) for (var j = i + 1; j < texts.length; j++) {
+  var a = texts[i], b = texts[j];
+  if (a.svg === b.svg && a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5)
+    found.push(a.text + ' overlaps ' + b.text);
+}
+var out = document.createElement('pre');
+out.id = 'overlaps';
+out.textContent = JSON.stringify({texts: texts.length, plots: document.querySelectorAll('svg.plot').length, found: found});
+document.body.appendChild(out);
+"""
 
 
 @pytest.mark.skipif(
     shutil.which("chromium") is None,
     reason="Chromium is not installed (make test installs it with apt where it can)",
 )
-def test_page_renders_in_headless_chromium(site, tmp_path):
+def test_page_renders_in_headless_chromium_with_no_label_on_another(site, tmp_path):
     shot = tmp_path / "shot.png"
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files"]
+    checked = tmp_path / "checked.html"
+    page = (site / "index.html").read_text()
+    checked.write_text(page.replace("</body>", f"<script>{_OVERLAPS_JS}</script></body>"))
     dom = subprocess.run(
-        [*base, "--dump-dom", (site / "index.html").as_uri()], capture_output=True, text=True, timeout=120
+        [*base, "--window-size=1400,4000", "--dump-dom", checked.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert "toy-a2c" in dom.stdout and "VLRM-RS" in dom.stdout
-    assert dom.stdout.count("<circle") >= 2 and "<polyline" in dom.stdout
+    report = json.loads(html.unescape(dom.stdout.split('<pre id="overlaps">')[1].split("</pre>")[0]))
+    assert report["plots"] >= 6 and report["texts"] > 60  # ticks, axis labels and legends are all text
+    assert report["found"] == []  # no label overlaps another or is cut at a plot's edge
     subprocess.run(
         [*base, f"--screenshot={shot}", "--window-size=1200,1600", (site / "index.html").as_uri()],
         capture_output=True,
@@ -86,17 +156,76 @@ def test_page_renders_in_headless_chromium(site, tmp_path):
     assert blue > 30  # the scatter points are drawn
 
 
-def test_plots_have_axis_ticks_values_and_labelled_points(site):
-    from rewardkit.leaderboard.build import bars_svg, line_svg, nice_ticks, scatter_svg
+def test_plots_are_matplotlib_svg_with_text_ticks_legends_and_seed_bands(site):
+    from rewardkit.leaderboard.plots import bars_svg, line_svg, scatter_svg
 
-    assert nice_ticks(0, 1) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
-    assert nice_ticks(0, 17.3) == [0.0, 5.0, 10.0, 15.0, 20.0]
-    svg = scatter_svg([("toy-a2c", 0.9, 0.61), ("toy-sft", 0.4, 0.08)], "CIDEr-D", "R@1")
-    assert svg.count('class="tick"') >= 8 and ">0.4<" in svg and ">1<" in svg
-    assert "toy-a2c (0.9, 0.610)" in svg
-    line = line_svg({"run": [(0, 0.1), (5, 0.4)]}, "minutes", "R@1")
-    assert ">5<" in line and "run: 0.400 at 5.0" in line
+    svg = scatter_svg([("toy-a2c", [0.9], [0.61]), ("toy-sft", [0.4, 0.5], [0.08, 0.1])], "CIDEr-D", "R@1")
+    assert svg.startswith('<svg class="plot"') and "Matplotlib" in svg
+    assert ">toy-a2c (R@1 0.610)</text>" in svg and ">toy-sft (R@1 0.090), 2 runs</text>" in svg
+    assert ">0.4</text>" in svg and ">CIDEr-D</text>" in svg  # ticks and axis labels are text
+    assert "lowest to highest run" in svg
+    line = line_svg(
+        {"run": [[(0, 0.1), (5, 0.4)]], "seeds": [[(0, 0.2), (4, 0.5)], [(0, 0.3), (5, 0.6)]]},
+        "minutes",
+        "R@1",
+    )
+    assert (
+        ">run</text>" in line
+        and ">seeds (mean of 2 seeds)</text>" in line
+        and "band: lowest to highest seed" in line
+    )
+    assert "FillBetween" in line or "PolyCollection" in line  # the band
     bars = bars_svg({"sns": 0.05, "news": 0.12}, "CIDEr-D")
-    assert ">0.120<" in bars and 'class="tick"' in bars
+    assert ">0.120</text>" in bars and ">news</text>" in bars
     page = (site / "index.html").read_text()
-    assert page.count('class="tick"') >= 8 and 'class="scale"' in page
+    assert page.count('<svg class="plot"') >= 6 and 'class="scale"' in page
+    assert "mean of 3 seeds" in page and "3 runs" in page  # bands and bars where results have several seeds
+    assert "claim precision vs claim recall" in page
+
+
+def _write(res, name, rec):
+    res.mkdir(exist_ok=True)
+    (res / name).write_text(json.dumps(rec))
+
+
+def test_non_finite_metrics_are_a_dash_left_out_of_plots_and_named(tmp_path):
+    res = tmp_path / "results"
+    bad = _record("toy-broken", "toy", float("nan"), float("inf"))
+    bad["metrics"]["claim_precision"] = float("-inf")
+    _write(res, "bad.json", bad)
+    _write(res, "ok.json", _record("toy-a2c", "toy", 0.61, 0.9))
+    notes = []
+    build(res, tmp_path / "site", log=notes.append)
+    assert any("bad.json" in n and "metrics.clip_recall.R@1" in n for n in notes)
+    assert any("metrics.CIDEr-D" in n and "inf" in n for n in notes)
+    assert any("metrics.claim_precision" in n for n in notes)
+    page = (tmp_path / "site" / "index.html").read_text()
+    shown = page.split("<script>")[0].lower()  # the sort script calls isNaN
+    assert "nan" not in shown and "inf<" not in shown and 'cy="nan"' not in shown
+    row = next(
+        x for x in csv.DictReader((tmp_path / "site" / "results.csv").open()) if x["model"] == "toy-broken"
+    )
+    assert row["R@1"] == "" and row["CIDEr-D"] == "" and row["R@5"] != ""
+    readme = (tmp_path / "site" / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if "toy-broken" in x)
+    assert "| – |" in line and "nan" not in line
+    r = CliRunner().invoke(
+        app, ["leaderboard", "build", "--results", str(res), "--out", str(tmp_path / "s2")]
+    )
+    assert r.exit_code == 0 and "metrics.clip_recall.R@1" in r.output
+
+
+def test_rows_on_different_pool_sizes_get_separate_tables(tmp_path):
+    res = tmp_path / "results"
+    small, large = _record("toy-a2c", "toy", 0.96, 4.4), _record("toy-a2c", "toy", 0.933, 4.4)
+    small["n"], large["n"] = 200, 1000
+    _write(res, "small.json", small)
+    _write(res, "large.json", large)
+    _write(res, "sft.json", _record("toy-sft", "toy", 0.3, 2.3) | {"n": 1000})
+    build(res, tmp_path / "site")
+    readme = (tmp_path / "site" / "README.md").read_text()
+    assert "Measured on 2 pool sizes" in readme
+    first, second = readme.index("### toy, n = 1,000 images"), readme.index("### toy, n = 200 images")
+    assert first < readme.index("0.933") < readme.index("0.300") < second < readme.index("0.960")
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert 'data-n="200"' in page and 'data-n="1000"' in page and "Measured on 2 pool sizes" in page

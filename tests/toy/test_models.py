@@ -57,6 +57,9 @@ def test_toy_captioner_is_terse_under_beam_and_detailed_when_sampled():
     assert res["captioner_beam_grammatical"] >= 0.95 and res["captioner_beam_r1"] <= 0.15, res
     assert res["captioner_sample_detail_share"] >= 0.25, res
     assert res["captioner_beam_main_correct"] >= 0.6, res
+    # terse beam captions state few facts; samples add detail, so they state more of the scene's facts
+    assert res["captioner_beam_claim_recall"] < 0.4 < res["captioner_beam_claim_precision"], res
+    assert res["captioner_sample_claim_recall"] > res["captioner_beam_claim_recall"], res
     for kind in sc.DETAILS:  # bar 0.6 (met on 1,000 scenes); ~40 stated claims per kind here, so 0.5
         assert res[f"captioner_detail_correct_{kind}"] >= 0.5, (kind, res)
 
