@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from rewardkit.scoring.rows import row_key
 
 if TYPE_CHECKING:
     from rewardkit.scoring.pipeline import ScoreConfig, ScoreResult
@@ -18,7 +18,7 @@ def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, fl
     """Mean, std and count of every numeric field but ``id`` (NaN/None values skipped)."""
     names: list[str] = []
     for rec in records:
-        names.extend(k for k in rec if k != "id" and k not in names)
+        names.extend(k for k in rec if k not in ("id", "image", "caption") and k not in names)
     out = {}
     for name in names:
         vals = [
@@ -35,30 +35,66 @@ def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, fl
     return out
 
 
-def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
-    """CLIP Recall (text -> image over the distinct images), CLIPScore and RefCLIPScore means."""
+def evaluator_metrics(
+    evaluator: Any, rows: Sequence[Row], *, path: str | Path = "", strict: bool = False
+) -> dict[str, Any]:
+    """CLIP Recall (text -> image over the distinct images), CLIPScore and RefCLIPScore means.
+
+    A row whose image cannot be read is left out (and counted in ``n_unreadable_images`` with the
+    first one named by ``path``), unless ``strict``, when it raises :class:`RowError`.
+    """
     import torch
 
-    from rewardkit.backends.base import file_key
     from rewardkit.functional import clip_recall, clip_score, ref_clip_score
     from rewardkit.functional.clip import corpus_clip_score
-    from rewardkit.scoring.rows import load_image
+    from rewardkit.scoring.rows import RowError, image_key, load_image
 
-    with_image = [r for r in rows if r.image is not None and r.image.is_file()]
-    if not with_image:
-        return {}
-    keys = [file_key(r.image) for r in with_image]
     distinct: dict[str, int] = {}
-    first: list[Row] = []
-    for k, r in zip(keys, with_image):
-        if k not in distinct:
-            distinct[k] = len(distinct)
-            first.append(r)
-    images = [load_image(r, "") for r in first]
+    images: list[Any] = []
+    with_image: list[Row] = []
+    keys: list[str] = []
+    unreadable: list[RowError] = []
+    by_name: dict[Any, str | None] = {}
+    for r in rows:
+        if not r.has_image:
+            continue
+        name = r.image if r.image is not None else r.image_ref
+        if name in by_name and by_name[name] is None:
+            continue  # an image already found unreadable
+        try:
+            k = by_name.get(name) or image_key(r)
+            if k not in distinct:
+                images.append(load_image(r, path))
+                distinct[k] = len(distinct)
+        except RowError as exc:
+            if strict:
+                raise
+            unreadable.append(exc)
+            by_name[name] = None
+            continue
+        except OSError as exc:
+            err = r.error(path, f"image {r.image_text!r} cannot be read ({exc.strerror or exc})")
+            if strict:
+                raise err from None
+            unreadable.append(err)
+            by_name[name] = None
+            continue
+        by_name[name] = k
+        with_image.append(r)
+        keys.append(k)
+    out: dict[str, Any] = {}
+    if unreadable:
+        out["n_unreadable_images"] = len(unreadable)
+        out["_note"] = (
+            f"CLIP Recall and CLIPScore leave out {len(unreadable)} rows whose image could not be read "
+            f"(first: {unreadable[0]})"
+        )
+    if not with_image:
+        return out
     img = evaluator.encode_images(images, list(distinct))
     txt = evaluator.encode_texts([r.caption for r in with_image])
     image_index = torch.tensor([distinct[k] for k in keys])
-    out: dict[str, Any] = {"clip_recall": clip_recall(txt @ img.T, image_index), "n_images": len(distinct)}
+    out.update({"clip_recall": clip_recall(txt @ img.T, image_index), "n_images": len(distinct)})
     if len(distinct) < len(with_image):  # some image has several captions: IC3's per-image averaging too
         out["clip_recall_per_image"] = clip_recall(txt @ img.T, image_index, average="image")
     out["CLIPScore_torchmetrics"] = corpus_clip_score((txt * img[image_index]).sum(-1), "torchmetrics")
@@ -84,29 +120,69 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
     return out
 
 
-def summarise(
-    config: ScoreConfig, rows: Sequence[Row], records: Sequence[dict[str, Any]], result: ScoreResult
-) -> dict[str, Any]:
-    """The ``OUT.summary.json`` content."""
-    from rewardkit import __version__
-    from rewardkit.presets import build_evaluator, load_preset
+CONVENTION_VARIANTS = ("CLIPScore_torchmetrics", "RefCLIPScore_clipscore_py")
+"""Second conventions of CLIPScore / RefCLIPScore: in the summary JSON, in the table only with ``--all-conventions``."""
 
-    preset = load_preset(config.preset)
+
+def add_weights(components: dict[str, dict[str, float]], weights: dict[str, float]) -> None:
+    """Each component's weight and its share of ``total``: |weight x mean| over the sum of these."""
+    contrib = {
+        name: abs(w * components[name]["mean"]) for name, w in weights.items() if name in components
+    }
+    whole = math.fsum(contrib.values())
+    for name, w in weights.items():
+        if name in components:
+            components[name]["weight"] = w
+            components[name]["share"] = contrib[name] / whole if whole > 0 else math.nan
+
+
+def summarise(
+    config: ScoreConfig,
+    rows: Sequence[Row],
+    records: Sequence[dict[str, Any]],
+    result: ScoreResult,
+    *,
+    components: dict[str, dict[str, float]] | None = None,
+    n_scored: int | None = None,
+    stage: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The ``OUT.summary.json`` content.
+
+    ``rows`` are the scored rows the corpus metrics need (those with an image, references or a
+    style) with their OUT ``records``; ``components`` are the statistics of every OUT row
+    (computed from ``records`` when not given).
+    """
+    from rewardkit import __version__
+    from rewardkit.presets import build_evaluator
+    from rewardkit.scoring.pipeline import Plan
+
+    plan = Plan(config)
+    preset = plan.preset
+    n_scored = len(records) if n_scored is None else n_scored
+    stats = component_stats(records) if components is None else components
+    add_weights(stats, plan.weights)
     summary: dict[str, Any] = {
         "captions": str(config.captions),
         "preset": preset.name,
-        "n_rows": len(rows) + len(result.errors),
-        "n_scored": len(records),
+        "n_rows": n_scored + len(result.errors),
+        "n_scored": n_scored,
         "n_errors": len(result.errors),
-        "components": component_stats(records),
+        "components": stats,
         "notes": [],
     }
-    evaluator = build_evaluator(
-        preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size
-    )
-    if evaluator is not None and rows:
-        summary.update(evaluator_metrics(evaluator, rows))
-    elif evaluator is None:
+    with_image = [r for r in rows if r.has_image]
+    if plan.has_evaluator and with_image:
+        if stage is not None:
+            stage("computing CLIP metrics (CLIP Recall, CLIPScore, RefCLIPScore)")
+        evaluator = build_evaluator(preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size)
+        # images were checked while scoring only when the rewards use them
+        strict = config.on_error == "fail" and plan.needs_images
+        metrics = evaluator_metrics(evaluator, with_image, path=config.captions, strict=strict)
+        note = metrics.pop("_note", None)
+        if note:
+            summary["notes"].append(note)
+        summary.update(metrics)
+    elif not plan.has_evaluator:
         summary["notes"].append(
             f"preset {preset.name!r} has no evaluator: CLIP Recall and CLIPScore left out"
         )
@@ -124,6 +200,8 @@ def summarise(
     if with_refs:
         from rewardkit.metrics.captioning import coco_metrics
 
+        if stage is not None:
+            stage("computing CIDEr-D / BLEU / METEOR / ROUGE-L")
         metrics, notes = coco_metrics(
             {k: r.caption for k, r in with_refs.items()},
             {k: r.references for k, r in with_refs.items()},
@@ -131,20 +209,22 @@ def summarise(
         )
         summary["coco"] = metrics
         summary["notes"].extend(notes)
-    if any(r.style for r in rows):
+    styled = [(r, rec) for r, rec in zip(rows, records) if r.style]
+    if styled:
         from rewardkit.metrics.esp import esp_scores
 
-        by_id = {row_key(rec["id"]): rec for rec in records}
+        if stage is not None:
+            stage("computing ESP metrics")
+        srows = [r for r, _ in styled]
         plain = [
             {"caption": r.caption, "style": r.style, "references": r.references, "image": r.image_text}
-            for r in rows
+            for r in srows
         ]
         per_caption: dict[str, list[float]] = {}
         for name in ("itm", "clipscore", "clip"):
-            if any(name in rec for rec in records):
+            if any(name in rec for _, rec in styled):
                 per_caption[name] = [
-                    float(by_id[r.key].get(name) if by_id[r.key].get(name) is not None else math.nan)
-                    for r in rows
+                    float(rec.get(name) if rec.get(name) is not None else math.nan) for _, rec in styled
                 ]
         esp = esp_scores(plain, per_caption=per_caption, java_tokenizer=config.java_tokenizer)
         summary["notes"].extend(n for n in esp.pop("notes") if n not in summary["notes"])
