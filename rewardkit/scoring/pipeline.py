@@ -615,6 +615,8 @@ def _stream(
         if failure_row is not None:
             raise failure_row
 
+    if world == 1:
+        writer_for(last_out + 1)  # OUT exists (maybe empty) once a run has started
     try:
         batch: list[tuple[int, Row, bytes, bytes, bytes | None]] = []
         g = -1

@@ -642,17 +642,20 @@ class RowReader:
             return f"row {pos}"
         return f"line {pos}"
 
+    def _pos_word(self) -> str:
+        return {"json": "index", "coco": "index", "parquet": "row number"}.get(self.format, "line number")
+
     def _duplicate_reason(self, row: Row, first: int) -> str:
         """The duplicate-id message, true also when a row without id is keyed by its position."""
         first_pos, first_implicit, first_str = first // 4, bool(first & 2), bool(first & 1)
         if first_implicit:
             return (
-                f"duplicate id {row.key!r}: {self._place(first_pos)} has no id and is keyed by its position; "
+                f"duplicate id {row.key!r}: {self._place(first_pos)} has no id and is keyed by its {self._pos_word()}; "
                 "give every row an id, or none"
             )
         if row.implicit_id:
             return (
-                f"this row has no id and is keyed by its line number {row.key}, which {self._place(first_pos)} "
+                f"this row has no id and is keyed by its {self._pos_word()} {row.key}, which {self._place(first_pos)} "
                 "uses as its id; give every row an id, or none"
             )
         same = "" if first_str == isinstance(row.id, str) else ' (ids compare as text: 1 and "1" are one id)'

@@ -61,7 +61,9 @@ def test_scores_every_row_and_writes_the_summary(dataset, preset_file):
     assert result.exit_code == 0, result.output
     rows = _rows(out)
     assert [r["id"] for r in rows] == [f"r{i}" for i in range(6)]
-    assert set(rows[0]) == {"id", "itm", "ref", "phi", "clipscore", "bad", "repeat", "noeos", "total"}
+    scores = {"itm", "ref", "phi", "clipscore", "bad", "repeat", "noeos", "total"}
+    assert set(rows[0]) == {"id", "image", "caption", *scores}  # the row's image and caption echoed
+    assert (rows[1]["image"], rows[1]["caption"]) == ("imgs/1.png", CAPTIONS[1])
     assert rows[3]["bad"] == 3.0  # "an image of"
     summary = json.loads(dataset.with_name("out.summary.json").read_text())
     assert summary["n_scored"] == 6 and summary["n_errors"] == 0
@@ -77,7 +79,8 @@ def test_scores_every_row_and_writes_the_summary(dataset, preset_file):
 
 def test_rewards_option_selects_components(dataset, preset_file):
     out = dataset.with_name("out.jsonl")
-    result = _score([dataset, "--preset", preset_file, "-o", out, "--rewards", "bad,repeat", "--quiet"])
+    args = [dataset, "--preset", preset_file, "-o", out, "--rewards", "bad,repeat", "--quiet", "--no-echo"]
+    result = _score(args)
     assert result.exit_code == 0, result.output
     assert set(_rows(out)[0]) == {"id", "bad", "repeat", "total"}
     assert result.output.strip() == ""
