@@ -8,7 +8,6 @@ import os
 import socket
 import stat
 import struct
-import stat
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path

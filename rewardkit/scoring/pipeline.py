@@ -16,7 +16,6 @@ Standard input (``-``) is read once: its rows are checked as they are scored.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -297,10 +296,13 @@ def output_paths(config: ScoreConfig, world: int = 1) -> list[Path]:
     return paths
 
 
-def make_reader(config: ScoreConfig, needs_image: bool, *, check_images: bool = True) -> RowReader:
+def make_reader(
+    config: ScoreConfig, needs_image: bool, *, check_images: bool = True, dedupe: str = "exact"
+) -> RowReader:
     """The row reader for a run's captions file and options."""
     return RowReader(
         config.captions,
+        dedupe=dedupe,
         format=config.format,
         image_root=config.image_root,
         needs_image=needs_image,
@@ -321,6 +323,7 @@ class InputCheck:
     digest: str = ""
     keep: int = 0
     unknown_keys: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[bytes, int] = field(default_factory=dict)
 
 
 class _DoneCursor:
@@ -373,16 +376,12 @@ class _DoneCursor:
         )
 
 
-def _fingerprint_bytes(row: Row) -> bytes:
-    return bytes.fromhex(row.fingerprint())
-
-
 def check_input(config: ScoreConfig, plan: Plan) -> InputCheck:
     """The check pass (no model needed): validate every row, count them, and check a resume against OUT.
 
     With ``--on-error fail`` the first bad row is raised here, before anything is written.
     """
-    reader = make_reader(config, plan.needs_images)
+    reader = make_reader(config, plan.needs_images, dedupe="bloom")
     found = InputCheck()
     cursor = None
     if config.resume:
@@ -404,26 +403,27 @@ def check_input(config: ScoreConfig, plan: Plan) -> InputCheck:
                 )
             found.keep = min(n, n_fp)
             cursor = _DoneCursor(config, found.keep)
-    digest = hashlib.blake2b(digest_size=16)
     g = -1
     for item in reader:
         if isinstance(item, RowError):
             if config.on_error == "fail":
-                raise item
+                _, dups = reader.duplicates(upto=item.line)
+                raise dups[0] if dups else item
             found.errors += 1
-            digest.update(b"E%d;" % item.line)
             continue
-        g += 1
-        fp = _fingerprint_bytes(item)
-        digest.update(fp)
+        g += 1  # duplicates, found after this pass, take their place too (as in the score pass)
         if cursor is not None:
-            cursor.match(g, item, key_digest(item.key), fp)
-    found.rows = g + 1
+            cursor.match(g, item, key_digest(item.key), item.fingerprint_bytes())
+    found.duplicates, dups = reader.duplicates()
+    if dups and config.on_error == "fail":
+        raise dups[0]
+    found.rows = g + 1 - len(dups)
+    found.errors += len(dups)
     if cursor is not None:
         cursor.finish(reader.seen)
     if not found.rows and not found.errors:
         raise RewardkitError(f"{config.captions}: empty file, no rows to score")
-    found.digest = digest.hexdigest()
+    found.digest = reader.digest.hexdigest()
     found.unknown_keys = dict(reader.unknown_keys)
     if config.resume and found.keep:
         truncate_out(config.out, found.keep)
@@ -554,8 +554,9 @@ def _stream(
     cursor = _DoneCursor(config, keep) if keep else None
     last_out = _last_position(config.out, keep)
     reader = make_reader(config, plan.needs_images)
+    if check is not None:  # duplicates found by the check pass: no per-row memory (other ranks keep a KeySet)
+        reader.known_duplicates = check.duplicates
     keep_corpus = config.summary and rank == 0
-    digest = hashlib.blake2b(digest_size=16)
     writers: dict[Path, OutWriter] = {}
 
     def writer_for(g: int) -> OutWriter:
@@ -592,7 +593,7 @@ def _stream(
                 records = scorer.score_batch([e[1] for e in good], images if scorer.needs_images else None)
                 scored = [(e[0], e[1], e[2], e[3], rec) for e, rec in zip(good, records) if e[4] is None]
         by_writer: dict[OutWriter, list[tuple[int, bytes, bytes, str]]] = {}
-        for g, row, kd, fp, rec in scored:
+        for g, _row, kd, fp, rec in scored:
             by_writer.setdefault(writer_for(g), []).append((g, kd, fp, jsonl_line(rec)))
         for w, lines in by_writer.items():
             w.write(lines)
@@ -622,7 +623,8 @@ def _stream(
         g = -1
         for item in reader:
             if isinstance(item, RowError):
-                digest.update(b"E%d;" % item.line)
+                if item.duplicate:
+                    g += 1
                 if fail:
                     if batch and not scorer.batch_dependent:
                         process(batch)
@@ -632,8 +634,7 @@ def _stream(
                 continue
             g += 1
             kd = key_digest(item.key)
-            fp = _fingerprint_bytes(item)
-            digest.update(fp)
+            fp = item.fingerprint_bytes()
             raw = cursor.match(g, item, kd, fp) if cursor is not None else None
             if raw is not None:
                 result.skipped_existing += 1
@@ -658,7 +659,7 @@ def _stream(
         raise
     for w in writers.values():
         w.close()
-    result.digest = digest.hexdigest()
+    result.digest = reader.digest.hexdigest()
     if check is not None and result.digest != check.digest:
         raise OutputError(
             f"{config.captions}: changed while it was being scored (its rows differ from those checked when the "

@@ -47,6 +47,7 @@ class RowError(RewardkitError):
         self, path: Path | str, line: int, reason: str, row_id: Any = None, *, where: str | None = None
     ) -> None:
         self.path, self.line, self.reason, self.row_id, self.where = str(path), line, reason, row_id, where
+        self.duplicate = False  # a valid row whose id came before: it still takes its place in the batches
         place = f"{self.path}{where}" if where else f"{self.path}:{line}"
         super().__init__(place + (f" (id {row_id!r})" if row_id is not None else "") + f": {reason}")
 
@@ -97,6 +98,7 @@ class Row:
     image_bytes: bytes | None = None
     image_ref: tuple[str, str, int, int] | None = None
     where: str | None = None
+    fp: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -110,14 +112,23 @@ class Row:
 
     def fingerprint(self) -> str:
         """A hash of everything that decides this row's scores (caption, image, references, style, flags)."""
-        image: Any = str(self.image) if self.image else None
-        if image is None and self.image_bytes is not None:
+        return self.fingerprint_bytes().hex()
+
+    def fingerprint_bytes(self) -> bytes:
+        """:meth:`fingerprint` as 8 bytes (each field length-prefixed, so no two rows share a payload)."""
+        if self.fp is not None:
+            return self.fp
+        if self.image is not None:
+            image = str(self.image)
+        elif self.image_bytes is not None:
             image = "sha256:" + hashlib.sha256(self.image_bytes).hexdigest()
-        payload = json.dumps(
-            [self.caption, image, self.references, self.style, self.extra.get("ended_with_eos")],
-            ensure_ascii=True,
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        else:
+            image = "\x00"
+        refs = "\x00" if self.references is None else "".join(f"{len(r)}:{r}" for r in self.references)
+        style = "\x00" if self.style is None else self.style
+        eos = self.extra.get("ended_with_eos") if self.extra else None
+        payload = f"{len(self.caption)}:{self.caption}{len(image)}:{image}{len(refs)}:{refs}{len(style)}:{style}{eos}"
+        return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=8).digest()
 
     def error(self, path: Path | str, reason: str) -> RowError:
         """A :class:`RowError` at this row."""
@@ -205,7 +216,7 @@ def _peek_first_char(path: Path | str) -> str:
     return text[:1]
 
 
-def _line_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, Any, str | None]]:
+def _line_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, Any, str | None, bool]]:
     """``(line, None, object, problem)`` for every non-blank line of a JSONL stream."""
     n = 0
     loads = json.loads
@@ -216,12 +227,12 @@ def _line_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, An
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield n, None, None, f"not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})"
+                yield n, None, None, f"not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})", False
                 continue
             if not text.strip():
                 continue
             if len(text) > MAX_LINE_BYTES:
-                yield n, None, None, f"line of {len(text):,} characters (limit {MAX_LINE_BYTES:,})"
+                yield n, None, None, f"line of {len(text):,} characters (limit {MAX_LINE_BYTES:,})", False
                 continue
             try:
                 obj = loads(text)
@@ -229,15 +240,15 @@ def _line_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, An
                 hint = ""
                 if n == 1 and text.strip() == "[":
                     hint = " (the file looks like a JSON array: name it .json or pass --format json)"
-                yield n, None, None, f"malformed JSON ({exc.msg} at column {exc.colno}){hint}"
+                yield n, None, None, f"malformed JSON ({exc.msg} at column {exc.colno}){hint}", False
                 continue
             except RecursionError:
-                yield n, None, None, "malformed JSON (nested too deeply)"
+                yield n, None, None, "malformed JSON (nested too deeply)", False
                 continue
             except ValueError as exc:  # e.g. an integer past Python's digit limit
-                yield n, None, None, f"malformed JSON ({str(exc).split(';')[0]})"
+                yield n, None, None, f"malformed JSON ({str(exc).split(';')[0]})", False
                 continue
-            yield n, None, obj, None
+            yield n, None, obj, None, "\\u" in text
     except (OSError, EOFError, zlib.error) as exc:  # a corrupt or truncated gzip stream
         raise RewardkitError(f"{path}: cannot be read past line {n} ({exc})") from None
 
@@ -245,7 +256,7 @@ def _line_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, An
 _WS = re.compile(r"[ \t\r\n]*")
 
 
-def _array_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, Any, str | None]]:
+def _array_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, Any, str | None, bool]]:
     """``(index, "[index]", element, None)`` for every element of a JSON array, read incrementally."""
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="strict")
     dec = json.JSONDecoder()
@@ -298,7 +309,7 @@ def _array_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, A
                     f"{path}[{index}]: malformed JSON (nested too deeply); the array cannot be read past it"
                 ) from None
         state["pos"] = end
-        yield index, f"[{index}]", obj, None
+        yield index, f"[{index}]", obj, None, True
         index += 1
         c = skip_ws()
         if c == ",":
@@ -317,7 +328,7 @@ def _array_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, A
 
 def _csv_items(
     fh: Any, path: Path | str, delimiter: str, required: list[tuple[str, str]]
-) -> Iterator[tuple[int, str | None, Any, str | None]]:
+) -> Iterator[tuple[int, str | None, Any, str | None, bool]]:
     """``(line, None, {column: value}, problem)`` for every record of a CSV/TSV file with a header."""
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text, delimiter=delimiter)
@@ -341,17 +352,17 @@ def _csv_items(
         except StopIteration:
             return
         except csv.Error as exc:
-            yield start, None, None, f"unreadable CSV record ({exc})"
+            yield start, None, None, f"unreadable CSV record ({exc})", False
             continue
         if not any(v.strip() for v in record):
             continue
         if any("\udc80" <= ch <= "\udcff" for v in record for ch in v if ch >= "\udc80"):
-            yield start, None, None, "not valid UTF-8"
+            yield start, None, None, "not valid UTF-8", False
             continue
         if len(record) != len(header):
-            yield start, None, None, f"{len(record)} fields where the header has {len(header)}"
+            yield start, None, None, f"{len(record)} fields where the header has {len(header)}", False
             continue
-        yield start, None, {h: v for h, v in zip(header, record) if v != ""}, None
+        yield start, None, {h: v for h, v in zip(header, record) if v != ""}, None, False
 
 
 def _csv_value(key: str, value: Any) -> Any:
@@ -377,7 +388,7 @@ def _csv_value(key: str, value: Any) -> Any:
 
 def _parquet_items(
     path: Path | str, required: list[tuple[str, str]]
-) -> Iterator[tuple[int, str | None, Any, str | None]]:
+) -> Iterator[tuple[int, str | None, Any, str | None, bool]]:
     """``(row number, " (row group G, row R)", row dict, None)`` for every row of a Parquet file."""
     pf = _parquet_file(path)
     names = pf.schema_arrow.names
@@ -394,7 +405,7 @@ def _parquet_items(
             for batch in batches:
                 for obj in batch.to_pylist():
                     n += 1
-                    yield n, f" (row group {g}, row {r})", obj, None
+                    yield n, f" (row group {g}, row {r})", obj, None, False
                     r += 1
         except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
             raise RewardkitError(f"{path}: row group {g} cannot be read ({exc})") from None
@@ -551,6 +562,49 @@ class KeySet:
             slots[pending] = (slots[pending] + np.uint64(1)) & mask
 
 
+class BloomFilter:
+    """Membership of 8-byte key digests in ~12 bits a key (7 probes; about 1 % false positives).
+
+    Grows by adding a filter twice the size when its capacity is reached, so the false-positive
+    rate holds whatever the row count.
+    """
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self._filters: list[tuple[bytearray, int, int]] = []
+        self._count = 0
+        self._capacity = 0
+        self._new(capacity)
+
+    def _new(self, capacity: int) -> None:
+        bits = 1 << max(16, (capacity * 12 - 1).bit_length())
+        self._filters.append((bytearray(bits >> 3), bits - 1, capacity))
+        self._capacity += capacity
+
+    @staticmethod
+    def _probes(digest: bytes, mask: int) -> list[int]:
+        h1 = int.from_bytes(digest[:4], "little")
+        h2 = int.from_bytes(digest[4:], "little") | 1
+        return [(h1 + i * h2) & mask for i in range(7)]
+
+    def __contains__(self, digest: bytes) -> bool:
+        for bits, mask, _ in self._filters:
+            if all(bits[i >> 3] & (1 << (i & 7)) for i in self._probes(digest, mask)):
+                return True
+        return False
+
+    def add(self, digest: bytes) -> bool:
+        """Insert; whether the digest may have been there already (never a false no)."""
+        present = digest in self
+        if not present:
+            if self._count >= self._capacity:
+                self._new(2 * self._filters[-1][2])
+            bits, mask, _ = self._filters[-1]
+            for i in self._probes(digest, mask):
+                bits[i >> 3] |= 1 << (i & 7)
+            self._count += 1
+        return present
+
+
 # --------------------------------------------------------------------------- the reader
 
 _IMAGE_ALIASES = ("file_name", "filename", "image_path", "img_path", "path", "img", "image_file", "url")
@@ -572,6 +626,11 @@ class RowReader:
 
     ``check_images`` also refuses, as that row's error, an image file that is missing or not a
     regular file (a ``stat``, no decoding), so such mistakes are found before any model loads.
+
+    Duplicate ids: ``dedupe="exact"`` keeps a :class:`KeySet` (16 bytes a row);
+    ``dedupe="bloom"`` keeps a :class:`BloomFilter` (~1.5 bytes a row) and leaves duplicates to
+    :meth:`duplicates` (one more read of the suspects); ``known_duplicates`` (set after such a
+    check pass) decides them with no memory per row.
     """
 
     def __init__(
@@ -586,6 +645,7 @@ class RowReader:
         annotations: str | Path | CocoAnnotations | None = None,
         image_column: str = "image",
         caption_column: str = "caption",
+        dedupe: str = "exact",
     ) -> None:
         self.stdin = str(path) == STDIN
         self.path: Path | str = STDIN if self.stdin else Path(path)
@@ -609,31 +669,100 @@ class RowReader:
         self.caption_column = caption_column
         self.unknown_keys: dict[str, int] = {}
         self._numbers: dict[int, list[str]] | None = None
+        self.dedupe = dedupe
+        self.known_duplicates: dict[bytes, int] | None = None
 
     def __iter__(self) -> Iterator[Row | RowError]:
-        seen = self.seen = KeySet()
+        bloom = self.dedupe == "bloom"
+        known = self.known_duplicates
+        if bloom:
+            seen: Any = BloomFilter(self._expected_rows())
+            self.seen = seen
+            self.suspects = set()
+        elif known is None:
+            seen = KeySet()
+            self.seen = seen
+        digest = self.digest = hashlib.blake2b(digest_size=16)
+        for row in self._valid_or_errors():
+            if isinstance(row, RowError):
+                digest.update(b"E%d;" % row.line)
+                yield row
+                continue
+            row.fp = row.fingerprint_bytes()
+            digest.update(row.fp)
+            kd = key_digest(row.key)
+            if bloom:
+                if seen.add(kd):
+                    self.suspects.add(kd)  # maybe seen before: settled by :meth:`duplicates`
+                yield row
+                continue
+            if known is not None:
+                first = known.get(kd)
+                if first is not None and first // 4 != row.line:
+                    yield self._dup_error(row, first)
+                    continue
+                yield row
+                continue
+            value = row.line * 4 + (2 if row.implicit_id else 0) + (1 if isinstance(row.id, str) else 0)
+            first = seen.add(kd, value)
+            if first is not None:
+                yield self._dup_error(row, first)
+                continue
+            yield row
+
+    def _dup_error(self, row: Row, first: int) -> RowError:
+        exc = row.error(self.path, self._duplicate_reason(row, first))
+        exc.duplicate = True
+        return exc
+
+    def _valid_or_errors(self) -> Iterator[Row | RowError]:
         path = self.path
-        for pos, where, obj, problem in self._items():
+        for pos, where, obj, problem, careful in self._items():
             if problem is not None:
                 yield RowError(path, pos, problem, where=where)
                 continue
             try:
-                row = self._row(obj, pos, where)
+                yield self._row(obj, pos, where, careful)
             except RowError as exc:
                 yield exc
-                continue
             except RecursionError:
                 yield RowError(path, pos, "malformed JSON (nested too deeply)", where=where)
-                continue
             except Exception as exc:  # any other failure on one row is that row's error, never the run's
                 yield RowError(path, pos, f"unreadable row ({type(exc).__name__}: {str(exc)[:200]})", where=where)
+
+    def duplicates(self, upto: int | None = None) -> tuple[dict[bytes, int], list[RowError]]:
+        """After a ``dedupe="bloom"`` pass: the exact duplicates among the suspects, by one more read of the file.
+
+        Returns the first occurrence of every duplicated key (for ``known_duplicates``) and the
+        duplicate rows' errors in file order (only rows before position ``upto`` when given).
+        """
+        suspects = getattr(self, "suspects", set())
+        first: dict[bytes, int] = {}
+        errors: list[RowError] = []
+        if not suspects:
+            return first, errors
+        for row in self._valid_or_errors():
+            if isinstance(row, RowError):
                 continue
-            value = pos * 4 + (2 if row.implicit_id else 0) + (1 if isinstance(row.id, str) else 0)
-            first = seen.add(key_digest(row.key), value)
-            if first is not None:
-                yield row.error(path, self._duplicate_reason(row, first))
+            if upto is not None and row.line >= upto:
+                break
+            kd = key_digest(row.key)
+            if kd not in suspects:
                 continue
-            yield row
+            value = row.line * 4 + (2 if row.implicit_id else 0) + (1 if isinstance(row.id, str) else 0)
+            if kd in first:
+                errors.append(self._dup_error(row, first[kd]))
+            else:
+                first[kd] = value
+        dup_keys = {key_digest(e.row_id if isinstance(e.row_id, str) else str(e.row_id)) for e in errors}
+        return {k: v for k, v in first.items() if k in dup_keys}, errors
+
+    def _expected_rows(self) -> int:
+        """A generous guess of the row count from the file size (the Bloom filter grows past it anyway)."""
+        try:
+            return max(1 << 12, os.path.getsize(self.path) // 24) if not self.stdin else 1 << 16
+        except OSError:
+            return 1 << 16
 
     def _place(self, pos: int) -> str:
         if self.format in ("json", "coco"):
@@ -661,7 +790,7 @@ class RowReader:
         same = "" if first_str == isinstance(row.id, str) else ' (ids compare as text: 1 and "1" are one id)'
         return f"duplicate id (first on {self._place(first_pos)}){same}"
 
-    def _items(self) -> Iterator[tuple[int, str | None, Any, str | None]]:
+    def _items(self) -> Iterator[tuple[int, str | None, Any, str | None, bool]]:
         fmt, path = self.format, self.path
         required = [(self.caption_column, "--caption-column")]
         if self.needs_image:
@@ -729,7 +858,7 @@ class RowReader:
             out["image"] = name
         return out
 
-    def _row(self, obj: Any, pos: int, where: str | None) -> Row:
+    def _row(self, obj: Any, pos: int, where: str | None, careful: bool = True) -> Row:
         path = self.path
         if not isinstance(obj, dict):
             hint = ""
@@ -749,9 +878,10 @@ class RowReader:
         for k in obj:
             if k not in KNOWN_KEYS and k != "image_id" and len(self.unknown_keys) < 20:
                 self.unknown_keys.setdefault(str(k), pos)
-        return self._validate(obj, pos, where)
+        return self._validate(obj, pos, where, careful)
 
-    def _validate(self, obj: dict[str, Any], n: int, where: str | None) -> Row:
+    def _validate(self, obj: dict[str, Any], n: int, where: str | None, careful: bool = True) -> Row:
+        """``careful``: the row may hold lone surrogates (its JSON has ``\\u`` escapes); else that check is skipped."""
         path = self.path
 
         def err(reason: str, row_id: Any = None) -> RowError:
@@ -766,19 +896,20 @@ class RowReader:
                 raise err("'id' must not be empty")
             if len(row_id) > MAX_ID_CHARS:
                 raise err(f"'id' of {len(row_id):,} characters (limit {MAX_ID_CHARS:,})")
-            problem = _unicode_problem(row_id)
+            problem = _unicode_problem(row_id) if careful else None
             if problem:
                 raise err(f"'id' is not valid Unicode ({problem})")
         elif abs(row_id) >= 10**18:
             raise err("'id' integer too large (use a string id)")
-        for key in ("caption", "image", "style"):
-            value = obj.get(key)
-            if isinstance(value, str) and _unicode_problem(value):
-                raise err(f"{key!r} is not valid Unicode ({_unicode_problem(value)})", row_id)
         refs = obj.get("references")
-        for ref in refs if isinstance(refs, list) else []:
-            if isinstance(ref, str) and _unicode_problem(ref):
-                raise err(f"a reference is not valid Unicode ({_unicode_problem(ref)})", row_id)
+        if careful:
+            for key in ("caption", "image", "style"):
+                value = obj.get(key)
+                if isinstance(value, str) and _unicode_problem(value):
+                    raise err(f"{key!r} is not valid Unicode ({_unicode_problem(value)})", row_id)
+            for ref in refs if isinstance(refs, list) else []:
+                if isinstance(ref, str) and _unicode_problem(ref):
+                    raise err(f"a reference is not valid Unicode ({_unicode_problem(ref)})", row_id)
         caption = obj.get("caption")
         if caption is None:
             raise err(
@@ -853,7 +984,7 @@ def parse_row(
     items = list(_line_items([text.encode("utf-8", "surrogatepass")], path))
     if not items:
         raise RowError(path, n, "blank line")
-    _, _, obj, problem = items[0]
+    _, _, obj, problem, careful = items[0]
     if problem is not None:
         raise RowError(path, n, problem)
     reader = RowReader.__new__(RowReader)
@@ -862,7 +993,7 @@ def parse_row(
     reader.annotations, reader.image_column, reader.caption_column = None, "image", "caption"
     reader.unknown_keys, reader._numbers = {}, None
     try:
-        return reader._row(obj, n, None)
+        return reader._row(obj, n, None, careful)
     except RowError:
         raise
     except RecursionError:
