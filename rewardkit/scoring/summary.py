@@ -59,7 +59,8 @@ def evaluator_metrics(
             continue
         name = r.image if r.image is not None else r.image_ref
         if name in by_name and by_name[name] is None:
-            continue  # an image already found unreadable
+            unreadable.append(unreadable[-1])  # an image already found unreadable: this row is left out too
+            continue
         try:
             k = by_name.get(name) or image_key(r)
             if k not in distinct:
