@@ -741,13 +741,22 @@ class RowReader:
         errors: list[RowError] = []
         if not suspects:
             return first, errors
-        for row in self._valid_or_errors():
-            if isinstance(row, RowError):
-                continue
-            if upto is not None and row.line >= upto:
+        for pos, where, obj, problem, careful in self._items():
+            if upto is not None and pos >= upto:
                 break
-            kd = key_digest(row.key)
+            if problem is not None or not isinstance(obj, dict):
+                continue
+            rid = obj.get("id", obj["image_id"] if "image" not in obj and "image_id" in obj else pos)
+            if not isinstance(rid, (str, int)) or isinstance(rid, bool):
+                continue
+            kd = key_digest(row_key(rid))
             if kd not in suspects:
+                continue  # only the suspects are validated again
+            try:
+                row = self._row(obj, pos, where, careful)
+            except Exception:  # a bad row took no place among the ids
+                continue
+            if key_digest(row.key) != kd:
                 continue
             value = row.line * 4 + (2 if row.implicit_id else 0) + (1 if isinstance(row.id, str) else 0)
             if kd in first:

@@ -203,3 +203,17 @@ def test_sigterm_is_one_line_keeps_rows_releases_the_lock_and_exits_143(folder, 
     assert not (folder / "out.lock").exists()
     resumed = cli("score", path, "--preset", text_preset, "-o", out, "-q", "--batch-size", 64, "--resume")
     assert resumed.code == 0 and len(read_jsonl(out)) == len(rows)
+
+
+def test_duplicates_found_by_the_check_pass_keep_file_order(folder, text_preset):
+    rows = [{"id": f"d{i}", "caption": f"cap {i}"} for i in range(6)]
+    path = write_rows(folder / "dups.jsonl", [*rows[:3], rows[1], *rows[3:], "{oops", rows[4]])
+    out = folder / "o.jsonl"
+    run = cli("score", path, "--preset", text_preset, "-o", out, "-q")
+    assert run.code == 2 and f"{path}:4 (id 'd1'): duplicate id (first on line 2)" in run.error_line()
+    assert not out.exists()
+    run = cli("score", path, "--preset", text_preset, "-o", out, "-q", "--on-error", "skip")
+    assert run.code == 0 and [r["id"] for r in read_jsonl(out)] == [r["id"] for r in rows]
+    errors = read_jsonl(folder / "o.errors.jsonl")
+    assert [(e["line"], e["id"]) for e in errors] == [(4, "d1"), (8, None), (9, "d4")]
+    assert "first on line 6" in errors[2]["reason"]
