@@ -62,7 +62,9 @@ def _progress(quiet: bool, console: Console) -> Any:
     )
 
 
-def render_summary(summary: dict[str, Any], out: Path, console: Console, *, all_conventions: bool = False) -> None:
+def render_summary(
+    summary: dict[str, Any], out: Path, console: Console, *, all_conventions: bool = False
+) -> None:
     """The summary as a Rich table: each metric with its pool and scale, each component with its weight and share."""
     table = Table(title=f"{summary['n_scored']} of {summary['n_rows']} rows scored ({summary['preset']})")
     table.add_column("metric")
@@ -89,7 +91,9 @@ def render_summary(summary: dict[str, Any], out: Path, console: Console, *, all_
         keys = ["CLIPScore", "CLIPScore_torchmetrics", "RefCLIPScore", "RefCLIPScore_clipscore_py"]
     for key in keys:
         if key in summary:
-            table.add_row(f"{key} (0-2.5 scale)" if key in ("CLIPScore", "RefCLIPScore") else key, f"{summary[key]:.4f}")
+            table.add_row(
+                f"{key} (0-2.5 scale)" if key in ("CLIPScore", "RefCLIPScore") else key, f"{summary[key]:.4f}"
+            )
     for key, value in summary.get("coco", {}).items():
         table.add_row(key, f"{value:.4f}")
     esp = summary.get("esp")
@@ -103,7 +107,9 @@ def render_summary(summary: dict[str, Any], out: Path, console: Console, *, all_
     console.print(table)
     for note in summary.get("notes", []):
         console.print(f"[dim]note: {note}[/]")
-    if not all_conventions and any(k in summary for k in ("CLIPScore_torchmetrics", "RefCLIPScore_clipscore_py")):
+    if not all_conventions and any(
+        k in summary for k in ("CLIPScore_torchmetrics", "RefCLIPScore_clipscore_py")
+    ):
         console.print("[dim]other CLIPScore conventions: in the summary JSON, or --all-conventions[/]")
     console.print(f"rows: {out}\nsummary: {sidecar(out, '.summary.json')}")
 
@@ -114,7 +120,9 @@ def score_command(config: ScoreConfig, *, quiet: bool = False, all_conventions: 
     check_config(config, world)
     console = Console(stderr=True)
     if world > 1:
-        return _score_sharded(config, rank, world, quiet=quiet, console=console, all_conventions=all_conventions)
+        return _score_sharded(
+            config, rank, world, quiet=quiet, console=console, all_conventions=all_conventions
+        )
     with output_lock(config.out), _progress(quiet, console) as bar:
         task = bar.add_task("checking rows", total=None)
 
@@ -146,7 +154,13 @@ def _report(config: ScoreConfig, result: ScoreResult, quiet: bool, all_conventio
 
 
 def _score_sharded(
-    config: ScoreConfig, rank: int, world: int, *, quiet: bool, console: Console, all_conventions: bool = False
+    config: ScoreConfig,
+    rank: int,
+    world: int,
+    *,
+    quiet: bool,
+    console: Console,
+    all_conventions: bool = False,
 ) -> int:
     """Each process scores every ``world``-th batch; rank 0 merges in input order and summarises."""
     import torch

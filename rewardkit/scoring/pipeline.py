@@ -34,6 +34,7 @@ from rewardkit.scoring.output import (
     describe_os_error,
     fingerprints_path,
     iter_out,
+    jsonl_bytes,
     jsonl_line,
     merge_outputs,
     read_meta,
@@ -53,6 +54,11 @@ from rewardkit.scoring.rows import (
     load_image,
     row_key,
 )
+
+try:
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    _loads = json.loads
 
 ECHO_KEYS = ("id", "image", "caption")
 """Fields of an OUT row that are not scores: the row's id, and its image and caption unless ``--no-echo``."""
@@ -130,10 +136,6 @@ def read_done(out: Path, *, repair: bool = True) -> dict[str, dict[str, Any]]:
     return done
 
 
-def _json_value(v: float) -> float | None:
-    return None if isinstance(v, float) and math.isnan(v) else v
-
-
 class Plan:
     """What a preset and ``--rewards`` decide before any model loads: components, weights, image needs, setup."""
 
@@ -176,10 +178,18 @@ class Plan:
 
         comps: dict[str, Any] = {}
         for c in self.components:
-            entry: dict[str, Any] = {"reward": c.reward, "weight": self.weights[c.name], "options": dict(c.options)}
+            entry: dict[str, Any] = {
+                "reward": c.reward,
+                "weight": self.weights[c.name],
+                "options": dict(c.options),
+            }
             if c.model:
                 m = model_spec(c.model, self.preset)
-                entry["model"] = {"backend": m.backend, "checkpoint": m.checkpoint, "pretrained": m.pretrained}
+                entry["model"] = {
+                    "backend": m.backend,
+                    "checkpoint": m.checkpoint,
+                    "pretrained": m.pretrained,
+                }
             comps[c.name] = entry
         setup: dict[str, Any] = {"components": comps, "dtype": self.config.dtype}
         if self.batch_dependent:  # Φ is computed over each batch: its values depend on the batching
@@ -224,6 +234,11 @@ class Scorer:
             inputs["images"] = list(images)
             inputs["image_keys"] = [image_key(r) for r in rows]
         values = self.reward.score_components([r.caption for r in rows], **inputs)
+        return self.records(rows, values)
+
+    def records(self, rows: Sequence[Row], values: dict[str, Sequence[float]]) -> list[dict[str, Any]]:
+        """OUT rows from a batch's component values (NaN written as null)."""
+        columns = [(k, [None if v != v else v for v in vals]) for k, vals in values.items()]
         echo = self.config.echo
         records = []
         for i, r in enumerate(rows):
@@ -232,8 +247,8 @@ class Scorer:
                 if r.image_text is not None:
                     rec["image"] = r.image_text
                 rec["caption"] = r.caption
-            for k, v in values.items():
-                rec[k] = _json_value(v[i])
+            for k, col in columns:
+                rec[k] = col[i]
             records.append(rec)
         return records
 
@@ -246,20 +261,37 @@ class ComponentStats:
         self.rows = 0
 
     def add(self, rec: dict[str, Any]) -> None:
-        self.rows += 1
-        for name, v in rec.items():
-            if name in ECHO_KEYS or isinstance(v, bool) or not isinstance(v, (int, float)):
+        """One OUT row."""
+        self.add_many([rec])
+
+    def add_many(self, recs: Sequence[dict[str, Any]]) -> None:
+        """Several OUT rows, merged per field with Chan et al.'s parallel update (one pass over each column)."""
+        if not recs:
+            return
+        self.rows += len(recs)
+        names = [k for k in recs[0] if k not in ECHO_KEYS]
+        for rec in recs[1:]:
+            if len(rec) != len(recs[0]):
+                names.extend(k for k in rec if k not in ECHO_KEYS and k not in names)
+        for name in names:
+            vals = [
+                float(v)
+                for v in (rec.get(name) for rec in recs)
+                if v is not None and not isinstance(v, bool) and isinstance(v, (int, float)) and v == v
+            ]
+            if not vals:
                 continue
-            v = float(v)
-            if math.isnan(v):
-                continue
+            n_b = len(vals)
+            mean_b = math.fsum(vals) / n_b
+            m2_b = math.fsum((v - mean_b) ** 2 for v in vals)
             acc = self._acc.get(name)
             if acc is None:
-                acc = self._acc[name] = [0.0, 0.0, 0.0]
-            acc[0] += 1
-            delta = v - acc[1]
-            acc[1] += delta / acc[0]
-            acc[2] += delta * (v - acc[1])
+                self._acc[name] = [float(n_b), mean_b, m2_b]
+                continue
+            n_a, mean_a, m2_a = acc
+            n = n_a + n_b
+            delta = mean_b - mean_a
+            acc[0], acc[1], acc[2] = n, mean_a + delta * n_b / n, m2_a + m2_b + delta * delta * n_a * n_b / n
 
     def result(self) -> dict[str, dict[str, float]]:
         out = {}
@@ -592,25 +624,27 @@ def _stream(
             if good and (failure_row is None or not scorer.batch_dependent):
                 records = scorer.score_batch([e[1] for e in good], images if scorer.needs_images else None)
                 scored = [(e[0], e[1], e[2], e[3], rec) for e, rec in zip(good, records) if e[4] is None]
-        by_writer: dict[OutWriter, list[tuple[int, bytes, bytes, str]]] = {}
+        by_writer: dict[OutWriter, list[tuple[int, bytes, bytes, bytes]]] = {}
         for g, _row, kd, fp, rec in scored:
-            by_writer.setdefault(writer_for(g), []).append((g, kd, fp, jsonl_line(rec)))
+            by_writer.setdefault(writer_for(g), []).append((g, kd, fp, jsonl_bytes(rec)))
         for w, lines in by_writer.items():
             w.write(lines)
         result.scored += len(scored)
         if world == 1:
             new = iter(scored)
             nxt = next(new, None)
+            recs = []
             for g, row, _, _, raw in batch:
                 if raw is not None:
-                    stats.add(json.loads(raw))
+                    recs.append(_loads(raw))
                 elif nxt is not None and nxt[0] == g:
-                    stats.add(nxt[4])
+                    recs.append(nxt[4])
                     nxt = next(new, None)
                 else:
                     continue
                 if keep_corpus and _wants_corpus(row, plan):
                     result.corpus.append((g, _slim(row)))
+            stats.add_many(recs)
         if progress is not None:
             progress(len(todo))
         if failure_row is not None:
@@ -669,7 +703,9 @@ def _stream(
     return result
 
 
-def _attach_records(out: Path, corpus: list[tuple[int, Row]]) -> tuple[list[Row], list[dict[str, Any]], ComponentStats]:
+def _attach_records(
+    out: Path, corpus: list[tuple[int, Row]]
+) -> tuple[list[Row], list[dict[str, Any]], ComponentStats]:
     """Stream OUT once: component stats, and the corpus rows that are in OUT with their records."""
     stats = ComponentStats()
     rows: list[Row] = []
@@ -754,7 +790,9 @@ def check_config(config: ScoreConfig, world: int = 1) -> None:
     if config.batch_size < 1:
         raise RewardkitError(f"--batch-size must be at least 1, not {config.batch_size}")
     if config.rewards is not None and not config.rewards:
-        raise RewardkitError("--rewards names no component (give a comma-separated list, e.g. --rewards itm,bad)")
+        raise RewardkitError(
+            "--rewards names no component (give a comma-separated list, e.g. --rewards itm,bad)"
+        )
     if config.stdin:
         if config.resume:
             raise RewardkitError(

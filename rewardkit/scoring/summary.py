@@ -126,9 +126,7 @@ CONVENTION_VARIANTS = ("CLIPScore_torchmetrics", "RefCLIPScore_clipscore_py")
 
 def add_weights(components: dict[str, dict[str, float]], weights: dict[str, float]) -> None:
     """Each component's weight and its share of ``total``: |weight x mean| over the sum of these."""
-    contrib = {
-        name: abs(w * components[name]["mean"]) for name, w in weights.items() if name in components
-    }
+    contrib = {name: abs(w * components[name]["mean"]) for name, w in weights.items() if name in components}
     whole = math.fsum(contrib.values())
     for name, w in weights.items():
         if name in components:
@@ -174,7 +172,9 @@ def summarise(
     if plan.has_evaluator and with_image:
         if stage is not None:
             stage("computing CLIP metrics (CLIP Recall, CLIPScore, RefCLIPScore)")
-        evaluator = build_evaluator(preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size)
+        evaluator = build_evaluator(
+            preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size
+        )
         # images were checked while scoring only when the rewards use them
         strict = config.on_error == "fail" and plan.needs_images
         metrics = evaluator_metrics(evaluator, with_image, path=config.captions, strict=strict)
