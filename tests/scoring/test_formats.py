@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from rewardkit.errors import RewardkitError
 from rewardkit.scoring.rows import BloomFilter, KeySet, key_digest, read_rows
 from tests import launch, tiny_models
-from tests.reliability.conftest import cli, read_jsonl, text_preset, write_rows  # noqa: F401 (a fixture)
+from tests.reliability.conftest import cli, read_jsonl, write_rows
 
 CAPTIONS = ["a red car", "two dogs near a tree", "an image of a cat", "a man in a green shirt"]
 REFS = [["a red car on a road", "a car"], ["dogs by a tree"], ["a cat", "a small cat"], ["a man", "a shirt"]]

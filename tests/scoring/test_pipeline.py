@@ -16,7 +16,7 @@ import pytest
 from rewardkit.scoring.output import FINGERPRINT
 from rewardkit.scoring.pipeline import ScoreConfig, score_file
 from tests import launch
-from tests.reliability.conftest import cli, folder, read_jsonl, text_preset, write_rows  # noqa: F401 (fixtures)
+from tests.reliability.conftest import cli, read_jsonl, write_rows
 
 
 def _score(folder, preset, *extra, out=None):
