@@ -526,6 +526,10 @@ def run_score(
     gathers every rank's failure so that all stop together.
     """
     plan = Plan(config)
+    if config.device not in (None, "auto") and (plan.models() or plan.has_evaluator):
+        from rewardkit.backends.base import resolve_device
+
+        resolve_device(config.device)  # an option mistake: said before the rows are read
     check: InputCheck | None = None
     failure: str | None = None
     if rank == 0:
