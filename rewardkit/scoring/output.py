@@ -390,6 +390,13 @@ def merge_outputs(out: Path, parts: list[Path]) -> None:
     import tempfile
 
     sources = [p for p in [out, *parts] if p.exists()]
+    for path in sources:
+        n, _, n_fp = scan_out(path)
+        if n and not n_fp:  # rows without any resume record (another version wrote them): never dropped
+            raise OutputError(
+                f"{path}: holds {n} rows but no fingerprint records, so it cannot be merged in input "
+                "order; rerun without --resume or choose another -o"
+            )
 
     def stream(path: Path) -> Iterator[tuple[int, bytes, bytes]]:
         n, _, n_fp = scan_out(path)
