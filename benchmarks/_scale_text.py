@@ -3,7 +3,9 @@
 For 10^5 and 10^6 rows (10^4 and 10^5 with ``quick``) the CLI runs as a subprocess (reading the
 captions file, checking every row, scoring, writing OUT, its fingerprints and the summary); its
 rows/s is set against a plain ``json.loads``/``json.dumps`` pass over the same rows in this process,
-measured in the same run, and its peak RSS is read from the kernel (``wait4``). Targets (issue 28):
+measured in the same run, and its peak RSS is read from the kernel (``wait4``).
+``pipeline_only_vs_json_pass`` is the same ratio for ``--rewards noeos`` alone: what reading,
+checking, batching, writing and the resume record cost without the phrase and repeat penalties. Targets (issue 28):
 ``text_vs_json_pass`` (the JSON pass's rows/s over the CLI's, the worse of the two sizes) within
 10, and ``rss_ratio`` (peak RSS at the larger size over the smaller) at most 1.25.
 
@@ -50,10 +52,10 @@ def json_pass(src: Path, dst: Path) -> float:
     return time.perf_counter() - start
 
 
-def cli_run(src: Path, out: Path) -> tuple[float, float]:
-    """(seconds, peak RSS in MiB) of ``rewardkit score SRC --rewards bad,repeat,noeos -o OUT -q``."""
+def cli_run(src: Path, out: Path, rewards: str = "bad,repeat,noeos") -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of ``rewardkit score SRC --rewards REWARDS -o OUT -q``."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "rewardkit", "score", str(src), "--rewards", "bad,repeat,noeos"]
+    cmd = [sys.executable, "-m", "rewardkit", "score", str(src), "--rewards", rewards]
     cmd += ["-o", str(out), "-q"]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -89,10 +91,16 @@ def run(quick: bool = False) -> dict:
             }
             for p in Path(tmp).glob("out*"):
                 p.unlink()
+            # the same run with the cheapest penalty alone: the pipeline's own cost (reading, checks, writing)
+            alone, _ = cli_run(src, Path(tmp) / f"out{n}.jsonl", rewards="noeos")
+            text[str(n)]["pipeline_only_ratio"] = round(alone / base, 2)
+            for p in Path(tmp).glob("out*"):
+                p.unlink()
     small, large = (text[str(n)] for n in sizes)
     return {
         "text_vs_json_pass": max(small["ratio"], large["ratio"]),
         "rss_ratio": round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
+        "pipeline_only_vs_json_pass": max(small["pipeline_only_ratio"], large["pipeline_only_ratio"]),
         "text": text,
         "sizes": list(sizes),
         "targets": {"text_vs_json_pass": "<= 10", "rss_ratio": "<= 1.25"},

@@ -592,7 +592,7 @@ class KeySet:
 
 
 class BloomFilter:
-    """Membership of 8-byte key digests in ~16 bits a key (4 probes; under 0.3 % false positives when full).
+    """Membership of 8-byte key digests in 12 bits a key (4 probes; under 0.7 % false positives when full).
 
     Grows by adding a filter twice the size when its capacity is reached, so the false-positive
     rate holds whatever the row count.
@@ -605,19 +605,19 @@ class BloomFilter:
         self._new(capacity)
 
     def _new(self, capacity: int) -> None:
-        bits = 1 << max(16, (capacity * 16 - 1).bit_length())
-        self._filters.append((bytearray(bits >> 3), bits - 1, capacity))
+        bits = max(1 << 16, capacity * 12)
+        self._filters.append((bytearray((bits >> 3) + 1), bits, capacity))
         self._capacity += capacity
 
     @staticmethod
-    def _probes(digest: bytes, mask: int) -> list[int]:
+    def _probes(digest: bytes, bits: int) -> list[int]:
         h1 = int.from_bytes(digest[:4], "little")
         h2 = int.from_bytes(digest[4:], "little") | 1
-        return [h1 & mask, (h1 + h2) & mask, (h1 + 2 * h2) & mask, (h1 + 3 * h2) & mask]
+        return [h1 % bits, (h1 + h2) % bits, (h1 + 2 * h2) % bits, (h1 + 3 * h2) % bits]
 
     def __contains__(self, digest: bytes) -> bool:
-        for bits, mask, _ in self._filters:
-            if all(bits[i >> 3] & (1 << (i & 7)) for i in self._probes(digest, mask)):
+        for array, size, _ in self._filters:
+            if all(array[i >> 3] & (1 << (i & 7)) for i in self._probes(digest, size)):
                 return True
         return False
 
@@ -627,9 +627,9 @@ class BloomFilter:
         if not present:
             if self._count >= self._capacity:
                 self._new(2 * self._filters[-1][2])
-            bits, mask, _ = self._filters[-1]
-            for i in self._probes(digest, mask):
-                bits[i >> 3] |= 1 << (i & 7)
+            array, size, _ = self._filters[-1]
+            for i in self._probes(digest, size):
+                array[i >> 3] |= 1 << (i & 7)
             self._count += 1
         return present
 
@@ -800,7 +800,7 @@ class RowReader:
     def _expected_rows(self) -> int:
         """A generous guess of the row count from the file size (the Bloom filter grows past it anyway)."""
         try:
-            return max(1 << 12, os.path.getsize(self.path) // 24) if not self.stdin else 1 << 16
+            return max(1 << 12, os.path.getsize(self.path) // 48) if not self.stdin else 1 << 16
         except OSError:
             return 1 << 16
 
