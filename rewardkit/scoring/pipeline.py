@@ -457,8 +457,8 @@ def check_input(config: ScoreConfig, plan: Plan) -> InputCheck:
         raise RewardkitError(f"{config.captions}: empty file, no rows to score")
     found.digest = reader.digest.hexdigest()
     found.unknown_keys = dict(reader.unknown_keys)
-    if config.resume and found.keep:
-        truncate_out(config.out, found.keep)
+    if config.resume and config.out.exists():
+        truncate_out(config.out, found.keep)  # a torn last line (or rows without their record) goes
     return found
 
 

@@ -217,3 +217,13 @@ def test_duplicates_found_by_the_check_pass_keep_file_order(folder, text_preset)
     errors = read_jsonl(folder / "o.errors.jsonl")
     assert [(e["line"], e["id"]) for e in errors] == [(4, "d1"), (8, None), (9, "d4")]
     assert "first on line 6" in errors[2]["reason"]
+
+
+def test_resume_of_an_out_holding_only_a_torn_line_starts_clean(folder, text_preset):
+    out = folder / "out.jsonl"
+    assert _score(folder, text_preset).code == 0
+    out.write_text('{"id": "r0", "capt')  # killed while writing the first row
+    (folder / "out.fingerprints.bin").write_bytes(b"")
+    run = _score(folder, text_preset, "--resume")
+    assert run.code == 0, run.stderr
+    assert [r["id"] for r in read_jsonl(out)] == [f"r{i}" for i in range(8)]
