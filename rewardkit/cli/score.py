@@ -236,6 +236,7 @@ def _score_sharded(
             code = 2
         else:
             merged.corpus = result.corpus if result else []
+            merged.notes = result.notes if result else []
             _report(config, finish(config, merged, world=world), quiet, all_conventions)
     codes: list[Any] = [None] * world
     dist.all_gather_object(codes, code)

@@ -105,6 +105,7 @@ class ScoreResult:
     stats: ComponentStats | None = None
     corpus: list[tuple[int, Row]] = field(default_factory=list)
     needs_merge: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
 def default_out(captions: Path) -> Path:
@@ -568,7 +569,14 @@ def run_score(
     if rank != 0 and config.resume:
         n, _, n_fp = scan_out(config.out)
         keep = min(n, n_fp)
-    return _stream(config, plan, scorer, rank, world, keep, check, progress)
+    result = _stream(config, plan, scorer, rank, world, keep, check, progress)
+    if check is not None and check.unknown_keys:
+        first = sorted(check.unknown_keys.items(), key=lambda kv: kv[1])
+        result.notes.append(
+            "rows have keys rewardkit does not read: "
+            + ", ".join(f"{k!r} (first at row {pos})" for k, pos in first[:5])
+        )
+    return result
 
 
 def _stream(

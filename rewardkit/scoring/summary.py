@@ -166,7 +166,7 @@ def summarise(
         "n_scored": n_scored,
         "n_errors": len(result.errors),
         "components": stats,
-        "notes": [],
+        "notes": list(getattr(result, "notes", [])),
     }
     with_image = [r for r in rows if r.has_image]
     if plan.has_evaluator and with_image:

@@ -227,3 +227,13 @@ def test_resume_of_an_out_holding_only_a_torn_line_starts_clean(folder, text_pre
     run = _score(folder, text_preset, "--resume")
     assert run.code == 0, run.stderr
     assert [r["id"] for r in read_jsonl(out)] == [f"r{i}" for i in range(8)]
+
+
+def test_keys_that_are_not_read_are_named_in_the_summary(folder, text_preset):
+    path = write_rows(
+        folder / "k.jsonl", [{"id": 1, "caption": "a cat", "score_gt": 3}, {"id": 2, "caption": "a"}]
+    )
+    run = cli("score", path, "--preset", text_preset, "-o", folder / "k.out.jsonl", "-q")
+    assert run.code == 0
+    notes = json.loads((folder / "k.out.summary.json").read_text())["notes"]
+    assert any("'score_gt' (first at row 1)" in n for n in notes)
