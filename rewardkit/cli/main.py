@@ -163,7 +163,8 @@ def models(
 @app.command()
 def score(
     captions: Path = typer.Argument(
-        ..., help="Captions JSONL: id, image, caption, references, style per row."
+        ...,
+        help="Captions file (JSONL, .jsonl.gz, JSON array, COCO results, CSV/TSV, Parquet) or - for standard input.",
     ),
     preset: str = typer.Option(
         "toy", "--preset", "-p", help=f"Preset name ({NAMES['presets']}) or preset file (.yaml/.json)."
@@ -172,10 +173,10 @@ def score(
         None, "--rewards", help="Comma-separated components of the preset to use."
     ),
     image_root: Path | None = typer.Option(
-        None, "--image-root", help="Folder image paths are relative to (default: the JSONL's folder)."
+        None, "--image-root", help="Folder image paths are relative to (default: the captions file's folder)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Output JSONL (default: CAPTIONS.scores.jsonl)."
+        None, "--out", "-o", help="Output JSONL (default: CAPTIONS.scores.jsonl; required with -)."
     ),
     on_error: str = typer.Option(
         "fail", "--on-error", help="fail: stop at the first bad row; skip: list bad rows in OUT.errors.jsonl."
@@ -197,18 +198,46 @@ def score(
         help="Image decoding/preprocessing threads, ahead of the models (default: the cores, at most 8; "
         "0: in-process). Scores are the same for any value.",
     ),
+    input_format: str | None = typer.Option(
+        None,
+        "--format",
+        help="Input format instead of the one the extension says: jsonl, jsonl.gz, json, coco, csv, tsv, parquet.",
+    ),
+    annotations: Path | None = typer.Option(
+        None,
+        "--annotations",
+        help="COCO captions_*.json: file names of image_id rows (COCO results) and their references.",
+    ),
+    images: Path | None = typer.Option(
+        None, "--images", help="Folder of the images of COCO results rows (same as --image-root)."
+    ),
+    image_column: str = typer.Option(
+        "image", "--image-column", help="Column/key holding the image path or bytes (CSV, Parquet, JSON)."
+    ),
+    caption_column: str = typer.Option(
+        "caption", "--caption-column", help="Column/key holding the caption (CSV, Parquet, JSON)."
+    ),
+    no_echo: bool = typer.Option(
+        False, "--no-echo", help="Leave the caption and image out of OUT rows (id and scores only)."
+    ),
+    all_conventions: bool = typer.Option(
+        False, "--all-conventions", help="Also show the second CLIPScore/RefCLIPScore conventions in the table."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
 ) -> None:
     """Score a captions file: reward components per row, then CLIP Recall, CLIPScore, COCO and ESP metrics."""
     from rewardkit.cli.score import score_command
+    from rewardkit.errors import RewardkitError
     from rewardkit.scoring.pipeline import ScoreConfig, default_out
 
+    if images is not None and image_root is not None and images != image_root:
+        raise RewardkitError("--images and --image-root name the same folder: give one")
     config = ScoreConfig(
         captions=captions,
         out=out or default_out(captions),
         preset=preset,
         rewards=_component_names(rewards, preset),
-        image_root=image_root,
+        image_root=images or image_root,
         on_error=on_error,
         resume=resume,
         batch_size=batch_size,
@@ -217,8 +246,13 @@ def score(
         allow_outside_root=allow_outside_root,
         java_tokenizer=java_tokenizer,
         workers=workers,
+        format=input_format,
+        annotations=annotations,
+        image_column=image_column,
+        caption_column=caption_column,
+        echo=not no_echo,
     )
-    raise typer.Exit(score_command(config, quiet=quiet))
+    raise typer.Exit(score_command(config, quiet=quiet, all_conventions=all_conventions))
 
 
 def _component_names(rewards: str | None, preset: str) -> list[str] | None:
@@ -471,11 +505,15 @@ def leaderboard_build(
 
 
 class Interrupted(BaseException):
-    """Ctrl-C, raised past the CLI framework (which would swallow a KeyboardInterrupt) to ``main``."""
+    """Ctrl-C or SIGTERM, raised past the CLI framework (which would swallow a KeyboardInterrupt) to ``main``."""
+
+    def __init__(self, signum: int = 2) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    raise Interrupted
+    raise Interrupted(signum)
 
 
 def _debug() -> bool:
@@ -487,7 +525,7 @@ def _one_line(text: str) -> str:
 
 
 def main() -> None:
-    """Entry point: user mistakes become one line and exit code 2, Ctrl-C exit 130; ``--debug``/``RK_DEBUG=1`` re-raise."""
+    """Entry point: user mistakes become one line and exit code 2, Ctrl-C exit 130, SIGTERM 143; ``--debug``/``RK_DEBUG=1`` re-raise."""
     if "--debug" in sys.argv[1:]:
         sys.argv.remove("--debug")
         os.environ["RK_DEBUG"] = "1"
@@ -495,11 +533,18 @@ def main() -> None:
 
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupt)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         app()
-    except (Interrupted, KeyboardInterrupt):
-        err_console.print("interrupted (rows already written are kept; rerun with --resume)")
-        sys.exit(130)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        # SIGTERM unwinds like Ctrl-C (rows flushed, lock released) and exits 143 = 128 + SIGTERM
+        term = isinstance(exc, Interrupted) and exc.signum == signal.SIGTERM
+        err_console.print(
+            ("terminated (SIGTERM)" if term else "interrupted")
+            + " (rows already written are kept; rerun with --resume)"
+        )
+        sys.exit(143 if term else 130)
     except RewardkitError as exc:
         if _debug():
             raise

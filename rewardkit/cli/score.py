@@ -50,7 +50,7 @@ def _progress(quiet: bool, console: Console) -> Any:
             return Text(f"{speed:.1f} rows/s" if speed else "", style="cyan")
 
     return Progress(
-        TextColumn("[bold]scoring"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         RowsPerSecond(),
@@ -62,20 +62,38 @@ def _progress(quiet: bool, console: Console) -> Any:
     )
 
 
-def render_summary(summary: dict[str, Any], out: Path, console: Console) -> None:
-    """The summary as Rich tables."""
+def render_summary(
+    summary: dict[str, Any], out: Path, console: Console, *, all_conventions: bool = False
+) -> None:
+    """The summary as a Rich table: each metric with its pool and scale, each component with its weight and share."""
     table = Table(title=f"{summary['n_scored']} of {summary['n_rows']} rows scored ({summary['preset']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
+    table.add_column("weight", justify="right")
+    table.add_column("share of total", justify="right")
     for name, st in summary.get("components", {}).items():
-        table.add_row(f"{name} (mean ± std)", f"{st['mean']:.4f} ± {st['std']:.4f}")
+        weight = st.get("weight")
+        share = st.get("share")
+        table.add_row(
+            f"{name} (mean ± std)",
+            f"{st['mean']:.4f} ± {st['std']:.4f}",
+            "" if weight is None else f"{weight:g}",
+            "" if share is None or share != share else f"{100 * share:.1f} %",
+        )
+    pool = summary.get("n_images")
+    over = f" over {pool} images" if pool else ""
     for key, value in summary.get("clip_recall", {}).items():
-        table.add_row(f"CLIP Recall {key}", f"{value:.4f}")
+        table.add_row(f"CLIP Recall {key} (text→image{over})", f"{value:.4f}")
     for key, value in summary.get("clip_recall_per_image", {}).items():
-        table.add_row(f"CLIP Recall {key} (per image)", f"{value:.4f}")
-    for key in ("CLIPScore", "CLIPScore_torchmetrics", "RefCLIPScore", "RefCLIPScore_clipscore_py"):
+        table.add_row(f"CLIP Recall {key} (per image{over})", f"{value:.4f}")
+    keys = ["CLIPScore", "RefCLIPScore"]
+    if all_conventions:
+        keys = ["CLIPScore", "CLIPScore_torchmetrics", "RefCLIPScore", "RefCLIPScore_clipscore_py"]
+    for key in keys:
         if key in summary:
-            table.add_row(key, f"{summary[key]:.4f}")
+            table.add_row(
+                f"{key} (0-2.5 scale)" if key in ("CLIPScore", "RefCLIPScore") else key, f"{summary[key]:.4f}"
+            )
     for key, value in summary.get("coco", {}).items():
         table.add_row(key, f"{value:.4f}")
     esp = summary.get("esp")
@@ -89,29 +107,41 @@ def render_summary(summary: dict[str, Any], out: Path, console: Console) -> None
     console.print(table)
     for note in summary.get("notes", []):
         console.print(f"[dim]note: {note}[/]")
+    if not all_conventions and any(
+        k in summary for k in ("CLIPScore_torchmetrics", "RefCLIPScore_clipscore_py")
+    ):
+        console.print("[dim]other CLIPScore conventions: in the summary JSON, or --all-conventions[/]")
     console.print(f"rows: {out}\nsummary: {sidecar(out, '.summary.json')}")
 
 
-def score_command(config: ScoreConfig, *, quiet: bool = False) -> int:
+def score_command(config: ScoreConfig, *, quiet: bool = False, all_conventions: bool = False) -> int:
     """Run a (possibly sharded) scoring job; returns the exit code."""
-    check_config(config)
     rank, world = _dist()
+    check_config(config, world)
     console = Console(stderr=True)
     if world > 1:
-        return _score_sharded(config, rank, world, quiet=quiet, console=console)
+        return _score_sharded(
+            config, rank, world, quiet=quiet, console=console, all_conventions=all_conventions
+        )
     with output_lock(config.out), _progress(quiet, console) as bar:
-        task = bar.add_task("scoring", total=None)
+        task = bar.add_task("checking rows", total=None)
+
+        def stage(text: str) -> None:
+            bar.update(task, description=text)
+
         result = run_score(
             config,
             progress=lambda n: bar.advance(task, n),
             on_total=lambda n: bar.update(task, total=n),
+            stage=stage,
         )
-        result = finish(config, result)
-    _report(config, result, quiet)
+        result = finish(config, result, stage=stage)
+        bar.update(task, description="done")
+    _report(config, result, quiet, all_conventions)
     return 0
 
 
-def _report(config: ScoreConfig, result: ScoreResult, quiet: bool) -> None:
+def _report(config: ScoreConfig, result: ScoreResult, quiet: bool, all_conventions: bool = False) -> None:
     if result.errors:
         Console(stderr=True).print(
             f"[yellow]{len(result.errors)} bad rows skipped[/], listed in {sidecar(config.out, '.errors.jsonl')}",
@@ -120,10 +150,18 @@ def _report(config: ScoreConfig, result: ScoreResult, quiet: bool) -> None:
     if result.skipped_existing:
         Console(stderr=True).print(f"resumed: {result.skipped_existing} rows were already in {config.out}")
     if not quiet and result.summary:
-        render_summary(result.summary, config.out, Console())
+        render_summary(result.summary, config.out, Console(), all_conventions=all_conventions)
 
 
-def _score_sharded(config: ScoreConfig, rank: int, world: int, *, quiet: bool, console: Console) -> int:
+def _score_sharded(
+    config: ScoreConfig,
+    rank: int,
+    world: int,
+    *,
+    quiet: bool,
+    console: Console,
+    all_conventions: bool = False,
+) -> int:
     """Each process scores every ``world``-th batch; rank 0 merges in input order and summarises."""
     import torch
     import torch.distributed as dist
@@ -155,14 +193,15 @@ def _score_sharded(config: ScoreConfig, rank: int, world: int, *, quiet: bool, c
         if locked:
             raise RewardkitError(locked[0])
         with _progress(quiet or rank != 0, console) as bar:
-            task = bar.add_task("scoring", total=None)
+            task = bar.add_task("checking rows", total=None)
             result = run_score(
                 config,
                 rank=rank,
                 world=world,
                 progress=lambda n: bar.advance(task, n * world),
-                on_total=lambda n: bar.update(task, total=n * world),
+                on_total=lambda n: bar.update(task, total=n),
                 sync=sync,
+                stage=lambda text: bar.update(task, description=text),
             )
     except NotPrepared as exc:
         failure, untouched = str(exc), True
@@ -172,6 +211,13 @@ def _score_sharded(config: ScoreConfig, rank: int, world: int, *, quiet: bool, c
     dist.all_gather_object(failures, failure)
     errors: list[Any] = [None] * world
     dist.all_gather_object(errors, result.errors if result else [])
+    digests: list[Any] = [None] * world
+    dist.all_gather_object(digests, result.digest if result else None)
+    if rank == 0 and not any(failures) and len({d for d in digests}) > 1:
+        failures[0] = (
+            f"{config.captions}: changed while it was being scored (the processes read different rows); "
+            "rerun without --resume"
+        )
     if rank == 0:
         merged = ScoreResult(out=config.out)
         seen = set()
@@ -189,7 +235,9 @@ def _score_sharded(config: ScoreConfig, rank: int, world: int, *, quiet: bool, c
             console.print(f"[bold red]error:[/] {sorted(problems)[0]}", highlight=False, soft_wrap=True)
             code = 2
         else:
-            _report(config, finish(config, merged, world=world), quiet)
+            merged.corpus = result.corpus if result else []
+            merged.notes = result.notes if result else []
+            _report(config, finish(config, merged, world=world), quiet, all_conventions)
     codes: list[Any] = [None] * world
     dist.all_gather_object(codes, code)
     if rank == 0 and not locked:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rewardkit.errors import NonFiniteError
-from rewardkit.functional.ptb import is_empty_caption
-from rewardkit.scoring.rows import row_key
 
 if TYPE_CHECKING:
     from rewardkit.scoring.pipeline import ScoreConfig, ScoreResult
@@ -35,7 +34,7 @@ def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, fl
     """Mean, std and count of every numeric field but ``id`` (NaN/None values skipped)."""
     names: list[str] = []
     for rec in records:
-        names.extend(k for k in rec if k != "id" and k not in names)
+        names.extend(k for k in rec if k not in ("id", "image", "caption") and k not in names)
     out = {}
     for name in names:
         vals = [
@@ -52,39 +51,63 @@ def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, fl
     return out
 
 
-def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
-    """CLIP Recall (text -> image over the distinct images), CLIPScore and RefCLIPScore means."""
+def evaluator_metrics(
+    evaluator: Any, rows: Sequence[Row], *, path: str | Path = "", strict: bool = False
+) -> dict[str, Any]:
+    """CLIP Recall (text -> image over the distinct images), CLIPScore and RefCLIPScore means.
+
+    A row whose image cannot be read is left out (and counted in ``n_unreadable_images`` with the
+    first one named by ``path``), unless ``strict``, when it raises :class:`RowError`.
+    """
     import torch
 
     from rewardkit.functional import clip_recall, clip_score, ref_clip_score, tied_rankings
     from rewardkit.functional.clip import corpus_clip_score
-    from rewardkit.io.images import ImageError, load_image
+    from rewardkit.scoring.rows import RowError, image_key, load_image
 
-    # Each image file read once by the one loader; a row whose image cannot be used (missing, corrupt,
-    # extreme in shape) is left out of these metrics and counted, never the summary's failure.
-    loaded: dict[Any, Any] = {}
-    with_image, keys, images, unusable = [], [], [], 0
     distinct: dict[str, int] = {}
+    images: list[Any] = []
+    with_image: list[Row] = []
+    keys: list[str] = []
+    unreadable: list[RowError] = []
+    by_name: dict[Any, str | None] = {}
     for r in rows:
-        if r.image is None:
+        if not r.has_image:
             continue
-        if r.image not in loaded:
-            try:
-                loaded[r.image] = load_image(r.image)
-            except ImageError:
-                loaded[r.image] = None
-        got = loaded[r.image]
-        if got is None:
-            unusable += 1
+        name = r.image if r.image is not None else r.image_ref
+        if name in by_name and by_name[name] is None:
+            unreadable.append(unreadable[-1])  # an image already found unreadable: this row is left out too
             continue
+        try:
+            k = by_name.get(name) or image_key(r)
+            if k not in distinct:
+                images.append(load_image(r, path))
+                distinct[k] = len(distinct)
+        except RowError as exc:
+            if strict:
+                raise
+            unreadable.append(exc)
+            by_name[name] = None
+            continue
+        except OSError as exc:
+            err = r.error(path, f"image {r.image_text!r} cannot be read ({exc.strerror or exc})")
+            if strict:
+                raise err from None
+            unreadable.append(err)
+            by_name[name] = None
+            continue
+        by_name[name] = k
         with_image.append(r)
-        keys.append(got.key)
-        if got.key not in distinct:
-            distinct[got.key] = len(distinct)
-            images.append(got.image)
-    loaded.clear()
+        keys.append(k)
+    out: dict[str, Any] = {}
+    if unreadable:
+        out["n_unreadable_images"] = len(unreadable)
+        out["_note"] = (
+            f"CLIP Recall and CLIPScore leave out {len(unreadable)} rows whose image could not be read "
+            f"(first: {unreadable[0]})"
+        )
     if not with_image:
-        return {"n_unusable_images": unusable} if unusable else {}
+        return out
     img = evaluator.encode_images(images, list(distinct))
     txt = evaluator.encode_texts([r.caption for r in with_image])
     image_index = torch.tensor([distinct[k] for k in keys])
@@ -95,9 +118,7 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
             f"the evaluator gave NaN or infinite similarities for {len(broken)} of {len(with_image)} captions "
             f"(e.g. id {with_image[broken[0]].id!r}): CLIP Recall and CLIPScore left out"
         )
-    out: dict[str, Any] = {"clip_recall": clip_recall(sim, image_index), "n_images": len(distinct)}
-    if unusable:
-        out["n_unusable_images"] = unusable
+    out.update({"clip_recall": clip_recall(sim, image_index), "n_images": len(distinct)})
     # IC3 counts a tie in the caption's favour; the count shows when that flatters (a collapsed evaluator).
     out["clip_recall_ties"] = tied_rankings(sim, image_index)
     if len(distinct) < len(with_image):  # some image has several captions: IC3's per-image averaging too
@@ -140,43 +161,81 @@ def evaluator_metrics(evaluator: Any, rows: Sequence[Row]) -> dict[str, Any]:
     return out
 
 
-def summarise(
-    config: ScoreConfig, rows: Sequence[Row], records: Sequence[dict[str, Any]], result: ScoreResult
-) -> dict[str, Any]:
-    """The ``OUT.summary.json`` content."""
-    from rewardkit import __version__
-    from rewardkit.presets import build_evaluator, load_preset
+CONVENTION_VARIANTS = ("CLIPScore_torchmetrics", "RefCLIPScore_clipscore_py")
+"""Second conventions of CLIPScore / RefCLIPScore: in the summary JSON, in the table only with ``--all-conventions``."""
 
-    preset = load_preset(config.preset)
+
+def add_weights(components: dict[str, dict[str, float]], weights: dict[str, float]) -> None:
+    """Each component's weight and its share of ``total``: |weight x mean| over the sum of these."""
+    contrib = {name: abs(w * components[name]["mean"]) for name, w in weights.items() if name in components}
+    whole = math.fsum(contrib.values())
+    for name, w in weights.items():
+        if name in components:
+            components[name]["weight"] = w
+            components[name]["share"] = contrib[name] / whole if whole > 0 else math.nan
+
+
+def summarise(
+    config: ScoreConfig,
+    rows: Sequence[Row],
+    records: Sequence[dict[str, Any]],
+    result: ScoreResult,
+    *,
+    components: dict[str, dict[str, float]] | None = None,
+    n_scored: int | None = None,
+    stage: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The ``OUT.summary.json`` content.
+
+    ``rows`` are the scored rows the corpus metrics need (those with an image, references or a
+    style) with their OUT ``records``; ``components`` are the statistics of every OUT row
+    (computed from ``records`` when not given).
+    """
+    from rewardkit import __version__
+    from rewardkit.presets import build_evaluator
+    from rewardkit.scoring.pipeline import Plan
+
+    plan = Plan(config)
+    preset = plan.preset
+    n_scored = len(records) if n_scored is None else n_scored
+    stats = component_stats(records) if components is None else components
+    add_weights(stats, plan.weights)
     summary: dict[str, Any] = {
         "captions": str(config.captions),
         "preset": preset.name,
-        "n_rows": len(rows) + len(result.errors),
-        "n_scored": len(records),
+        "n_rows": n_scored + len(result.errors),
+        "n_scored": n_scored,
         "n_errors": len(result.errors),
-        "components": component_stats(records),
-        "empty_captions": sum(is_empty_caption(r.caption) for r in rows),
-        "notes": [],
+        "components": stats,
+        "empty_captions": int(getattr(result, "empty_captions", 0)),
+        "notes": list(getattr(result, "notes", [])),
     }
     if summary["empty_captions"]:
         summary["notes"].append(
             f"{summary['empty_captions']} empty captions (blank or only invisible characters) scored as "
             "captions: a zero-length hypothesis for the COCO metrics"
         )
-    evaluator = build_evaluator(
-        preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size
-    )
-    if evaluator is not None and rows:
+    with_image = [r for r in rows if r.has_image]
+    if plan.has_evaluator and with_image:
+        if stage is not None:
+            stage("computing CLIP metrics (CLIP Recall, CLIPScore, RefCLIPScore)")
+        evaluator = build_evaluator(
+            preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size
+        )
+        # images were checked while scoring only when the rewards use them
+        strict = config.on_error == "fail" and plan.needs_images
         try:
-            metrics = evaluator_metrics(evaluator, rows)
-            summary["notes"].extend(metrics.pop("notes", []))
+            metrics = evaluator_metrics(evaluator, with_image, path=config.captions, strict=strict)
+            note = metrics.pop("_note", None)
+            if note:
+                summary["notes"].append(note)
             summary.update(metrics)
         except NonFiniteError as exc:
             summary["notes"].append(str(exc))
         note = tie_warning(summary.get("clip_recall_ties", 0), summary["n_scored"])
         if note:
             summary["notes"].append(note)
-    elif evaluator is None:
+    elif not plan.has_evaluator:
         summary["notes"].append(
             f"preset {preset.name!r} has no evaluator: CLIP Recall and CLIPScore left out"
         )
@@ -194,6 +253,8 @@ def summarise(
     if with_refs:
         from rewardkit.metrics.captioning import coco_metrics
 
+        if stage is not None:
+            stage("computing CIDEr-D / BLEU / METEOR / ROUGE-L")
         metrics, notes = coco_metrics(
             {k: r.caption for k, r in with_refs.items()},
             {k: r.references for k, r in with_refs.items()},
@@ -201,20 +262,22 @@ def summarise(
         )
         summary["coco"] = metrics
         summary["notes"].extend(notes)
-    if any(r.style for r in rows):
+    styled = [(r, rec) for r, rec in zip(rows, records) if r.style]
+    if styled:
         from rewardkit.metrics.esp import esp_scores
 
-        by_id = {row_key(rec["id"]): rec for rec in records}
+        if stage is not None:
+            stage("computing ESP metrics")
+        srows = [r for r, _ in styled]
         plain = [
             {"caption": r.caption, "style": r.style, "references": r.references, "image": r.image_text}
-            for r in rows
+            for r in srows
         ]
         per_caption: dict[str, list[float]] = {}
         for name in ("itm", "clipscore", "clip"):
-            if any(name in rec for rec in records):
+            if any(name in rec for _, rec in styled):
                 per_caption[name] = [
-                    float(by_id[r.key].get(name) if by_id[r.key].get(name) is not None else math.nan)
-                    for r in rows
+                    float(rec.get(name) if rec.get(name) is not None else math.nan) for _, rec in styled
                 ]
         esp = esp_scores(plain, per_caption=per_caption, java_tokenizer=config.java_tokenizer)
         summary["notes"].extend(n for n in esp.pop("notes") if n not in summary["notes"])

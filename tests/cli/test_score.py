@@ -61,7 +61,9 @@ def test_scores_every_row_and_writes_the_summary(dataset, preset_file):
     assert result.exit_code == 0, result.output
     rows = _rows(out)
     assert [r["id"] for r in rows] == [f"r{i}" for i in range(6)]
-    assert set(rows[0]) == {"id", "itm", "ref", "phi", "clipscore", "bad", "repeat", "noeos", "total"}
+    scores = {"itm", "ref", "phi", "clipscore", "bad", "repeat", "noeos", "total"}
+    assert set(rows[0]) == {"id", "image", "caption", *scores}  # the row's image and caption echoed
+    assert (rows[1]["image"], rows[1]["caption"]) == ("imgs/1.png", CAPTIONS[1])
     assert rows[3]["bad"] == 3.0  # "an image of"
     summary = json.loads(dataset.with_name("out.summary.json").read_text())
     assert summary["n_scored"] == 6 and summary["n_errors"] == 0
@@ -77,7 +79,8 @@ def test_scores_every_row_and_writes_the_summary(dataset, preset_file):
 
 def test_rewards_option_selects_components(dataset, preset_file):
     out = dataset.with_name("out.jsonl")
-    result = _score([dataset, "--preset", preset_file, "-o", out, "--rewards", "bad,repeat", "--quiet"])
+    args = [dataset, "--preset", preset_file, "-o", out, "--rewards", "bad,repeat", "--quiet", "--no-echo"]
+    result = _score(args)
     assert result.exit_code == 0, result.output
     assert set(_rows(out)[0]) == {"id", "bad", "repeat", "total"}
     assert result.output.strip() == ""
@@ -187,7 +190,8 @@ def test_two_processes_shard_and_merge_in_input_order(tmp_path, preset_file):
     got, want = _rows(out), _rows(single)
     assert [r["id"] for r in got] == [r["id"] for r in want]
     for a, b in zip(got, want):
-        for key in set(b) - {"id"}:
+        assert (a["image"], a["caption"]) == (b["image"], b["caption"])
+        for key in set(b) - {"id", "image", "caption"}:
             assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-6)
     assert not list(tmp_path.glob("sharded.part*"))
     assert json.loads((tmp_path / "sharded.summary.json").read_text())["n_scored"] == 30

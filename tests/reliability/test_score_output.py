@@ -176,7 +176,7 @@ def test_resume_with_other_rewards_is_refused_saying_what_differs(folder, preset
     assert _score(folder, preset_file, "--rewards", "bad,repeat").code == 0
     run = _score(folder, preset_file, "--rewards", "bad,itm", "--resume")
     assert run.code == 2 and "reward setup differs at components." in run.error_line()
-    assert {k for r in read_jsonl(out) for k in r} == {"id", "bad", "repeat", "total"}
+    assert {k for r in read_jsonl(out) for k in r} == {"id", "image", "caption", "bad", "repeat", "total"}
 
 
 def test_resume_with_other_weights_in_a_preset_file_is_refused(folder, tmp_path):
