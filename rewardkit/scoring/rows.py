@@ -961,8 +961,6 @@ class RowReader:
             )
         if not isinstance(caption, str):
             raise err(f"'caption' must be a string, not {type(caption).__name__}", row_id)
-        if not caption.strip():
-            raise err("empty caption", row_id)
         if len(caption) > MAX_CAPTION_CHARS:
             raise err(f"caption of {len(caption):,} characters (limit {MAX_CAPTION_CHARS:,})", row_id)
         if refs is not None and (not isinstance(refs, list) or not all(isinstance(r, str) for r in refs)):
@@ -1095,10 +1093,12 @@ def image_key(row: Row) -> str:
         from rewardkit.backends.base import file_key
 
         return file_key(row.image)
+    from rewardkit.io.images import file_key as bytes_key
+
     data = row.image_bytes
     if data is None and row.image_ref is not None:
         data = _parquet_image_bytes(*row.image_ref)
-    return hashlib.sha256(data or b"").hexdigest()
+    return bytes_key(data or b"")
 
 
 def load_image(row: Row, path: Path | str) -> Any:

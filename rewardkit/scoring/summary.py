@@ -63,7 +63,8 @@ def evaluator_metrics(
 
     from rewardkit.functional import clip_recall, clip_score, ref_clip_score, tied_rankings
     from rewardkit.functional.clip import corpus_clip_score
-    from rewardkit.scoring.rows import RowError, image_key, load_image
+    from rewardkit.io.images import ImageError
+    from rewardkit.scoring.rows import RowError, image_key, image_row_error, load_image
 
     distinct: dict[str, int] = {}
     images: list[Any] = []
@@ -87,6 +88,13 @@ def evaluator_metrics(
             if strict:
                 raise
             unreadable.append(exc)
+            by_name[name] = None
+            continue
+        except ImageError as exc:
+            err = image_row_error(r, path, exc)
+            if strict:
+                raise err from None
+            unreadable.append(err)
             by_name[name] = None
             continue
         except OSError as exc:

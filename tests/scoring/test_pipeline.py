@@ -180,7 +180,7 @@ def test_summary_table_says_pool_weights_and_hides_second_conventions(folder, pr
 
 def test_rewards_option_naming_nothing_is_one_line(folder, text_preset):
     run = _score(folder, text_preset, "--rewards", ",")
-    assert run.code == 2 and "--rewards names no component" in run.error_line()
+    assert run.code == 2 and "names no component" in run.error_line()
 
 
 @pytest.mark.slow
