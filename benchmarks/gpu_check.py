@@ -522,7 +522,9 @@ def measure_train(
     out = work / "train_run"
     shutil.rmtree(out, ignore_errors=True)
     run = rewardkit_measured(
-        ["train", "--preset", str(preset), "--config", str(cfg), "--steps", "1", "--out", str(out), "-q"], 900
+        # the vlrm training defaults, with the reward from the benchmark's preset file (set in the config)
+        ["train", "--preset", "vlrm", "--config", str(cfg), "--steps", "1", "--out", str(out), "-q"],
+        900,
     )
     metrics = out / "metrics.jsonl"
     if metrics.is_file():
