@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import inspect
 import json
 import os
 import platform
@@ -567,34 +566,22 @@ def measure_generation(path: Path, images: list[Path], device: str, batch: int) 
     return out
 
 
-def measure_serve(preset: Path, device: str, smoke: bool) -> dict:
-    """Helper script ``benchmarks/bench_serve.py`` when present: its ``run()`` or, failing that, its CLI."""
+def measure_serve(preset: Path, work: Path, smoke: bool) -> dict:
+    """``benchmarks/bench_serve.py`` on this machine with the benchmark's preset (no Ray run here)."""
     script = HERE / "bench_serve.py"
     if not script.is_file():
         return {"skipped": "benchmarks/bench_serve.py is not in this checkout (the serve load test)"}
-    spec = importlib.util.spec_from_file_location("bench_serve", script)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as err:  # noqa: BLE001 - a missing serving extra is a reason, not a crash
-        return {"skipped": f"bench_serve.py failed to import: {type(err).__name__}: {err}"}
-    run = getattr(module, "run", None)
-    if callable(run):
-        offered = {"quick": smoke, "smoke": smoke, "device": device, "preset": str(preset)}
-        params = inspect.signature(run).parameters
-        kwargs = {k: v for k, v in offered.items() if k in params}
-        try:
-            return {"how": f"bench_serve.run({', '.join(kwargs)})", **run(**kwargs)}
-        except Exception as err:  # noqa: BLE001
-            return {"error": f"bench_serve.run: {type(err).__name__}: {err}"}
-    args = [sys.executable, str(script)] + (["--quick"] if smoke else [])
+    out = work / "serve.json"
+    out.unlink(missing_ok=True)
+    size = ["--clients", "4", "--requests", "2", "--rounds", "1"] if smoke else []
+    args = [sys.executable, str(script), "--preset", str(preset), "--ray-replicas", "0", "--out", str(out), *size]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    lines = [x for x in proc.stdout.splitlines() if x.strip().startswith("{")]
-    try:
-        payload = json.loads(proc.stdout[proc.stdout.index("{") :]) if lines else {}
-    except ValueError:
-        payload = {"stdout_tail": proc.stdout[-800:]}
-    return {"how": " ".join(args[1:]), "code": proc.returncode, **payload}
+    result: dict = {"how": " ".join(args[1:]), "code": proc.returncode}
+    if out.is_file():
+        result.update(json.loads(out.read_text()))
+    else:
+        result["stderr_tail"] = proc.stderr[-1500:]
+    return result
 
 
 # ---------------------------------------------------------------- main
@@ -675,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         save()
     if "serve" not in skip:
         log("serve")
-        result["serve"] = measure_serve(preset, device, smoke)
+        result["serve"] = measure_serve(preset, work, smoke)
     result["under_8_minutes"] = time.time() - start < 480
     save()
     log(f"wrote {out}")
