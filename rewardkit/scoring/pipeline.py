@@ -229,9 +229,9 @@ class Scorer:
         """The parallel image pipeline for this reward's models (``workers`` threads; see rewardkit.io.pipeline)."""
         from rewardkit.io.pipeline import ImagePipeline, model_transforms
 
-        return ImagePipeline(
-            model_transforms(self.reward) if self.needs_images else [], workers=self.config.workers
-        )
+        if not self.needs_images:  # text-only rewards: no threads, nothing to prepare
+            return ImagePipeline([], workers=0)
+        return ImagePipeline(model_transforms(self.reward), workers=self.config.workers)
 
     def score_batch(self, rows: Sequence[Row], images: Sequence[Any] | None) -> list[dict[str, Any]]:
         """Output records of one batch of good rows: id, image and caption (unless ``echo`` is off), scores."""
