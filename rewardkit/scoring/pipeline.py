@@ -88,7 +88,9 @@ class ScoreConfig:
     image_column: str = "image"
     caption_column: str = "caption"
     echo: bool = True
-    workers: int | None = None  # image pipeline threads (rewardkit.io.pipeline); None: from the cores, 0: in-process
+    workers: int | None = (
+        None  # image pipeline threads (rewardkit.io.pipeline); None: from the cores, 0: in-process
+    )
 
     @property
     def stdin(self) -> bool:
@@ -548,38 +550,21 @@ def run_score(
         from rewardkit.backends.base import resolve_device
 
         resolve_device(config.device)  # an option mistake: said before the rows are read
-    check: InputCheck | None = None
-    failure: str | None = None
-    if rank == 0:
-        try:
-            if not config.stdin:
-                check = check_input(config, plan)
-                if on_total is not None:
-                    on_total(check.rows - check.keep)
-        except RewardkitError as exc:
-            if sync is None:
-                raise
-            failure = str(exc)
-    if sync is not None:
-        problems = [f for f in sync(failure) if f]
-        if problems:
-            raise NotPrepared(problems[0])
+
+    def check_rows() -> InputCheck | None:
+        if config.stdin:
+            return None
+        found = check_input(config, plan)
+        if on_total is not None:
+            on_total(found.rows - found.keep)
+        return found
+
+    check: InputCheck | None = _on_rank0(rank, sync, check_rows)
     if stage is not None:
         models = plan.models()
         stage(f"loading {', '.join(models)}" if models else "loading rewards")
     scorer = Scorer(config, plan)
-    failure = None
-    if rank == 0:
-        try:
-            prepare_out(config, plan.setup())
-        except RewardkitError as exc:
-            if sync is None:
-                raise
-            failure = str(exc)
-    if sync is not None:
-        problems = [f for f in sync(failure) if f]
-        if problems:
-            raise NotPrepared(problems[0])
+    _on_rank0(rank, sync, lambda: prepare_out(config, plan.setup()))
     if stage is not None:
         stage("scoring")
     keep = check.keep if check is not None else 0
@@ -756,6 +741,25 @@ def _stream(
         )
     result.errors.sort(key=lambda e: e.line)
     return result
+
+
+def _on_rank0(
+    rank: int, sync: Callable[[str | None], list[str | None]] | None, step: Callable[[], Any]
+) -> Any:
+    """Run ``step`` on rank 0; with ``sync`` (a sharded run) every rank learns of its failure and stops."""
+    value, failure = None, None
+    if rank == 0:
+        try:
+            value = step()
+        except RewardkitError as exc:
+            if sync is None:
+                raise
+            failure = str(exc)
+    if sync is not None:
+        problems = [f for f in sync(failure) if f]
+        if problems:
+            raise NotPrepared(problems[0])
+    return value
 
 
 class _Fatal(list):
