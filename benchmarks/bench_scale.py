@@ -63,8 +63,13 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
     }
     for part in PARTS:
-        for key in ("pipeline_vs_reference", "overlap_ratio", "text_vs_json_pass", "rss_ratio",
-                    "penalties_vs_word_scan"):
+        for key in (
+            "pipeline_vs_reference",
+            "overlap_ratio",
+            "text_vs_json_pass",
+            "rss_ratio",
+            "penalties_vs_word_scan",
+        ):
             if key in result.get(part, {}):
                 result[key] = result[part][key]
     args.out.parent.mkdir(parents=True, exist_ok=True)

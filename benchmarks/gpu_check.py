@@ -574,7 +574,17 @@ def measure_serve(preset: Path, work: Path, smoke: bool) -> dict:
     out = work / "serve.json"
     out.unlink(missing_ok=True)
     size = ["--clients", "4", "--requests", "2", "--rounds", "1"] if smoke else []
-    args = [sys.executable, str(script), "--preset", str(preset), "--ray-replicas", "0", "--out", str(out), *size]
+    args = [
+        sys.executable,
+        str(script),
+        "--preset",
+        str(preset),
+        "--ray-replicas",
+        "0",
+        "--out",
+        str(out),
+        *size,
+    ]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
     result: dict = {"how": " ".join(args[1:]), "code": proc.returncode}
     if out.is_file():

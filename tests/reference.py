@@ -313,6 +313,7 @@ def capevalkit_normalize_metric_output(result, metric_name):
         }
     }
 
+
 # ---------------------------------------------------------------- bad-phrase spans (rewardkit's definition before the trie matcher)
 
 

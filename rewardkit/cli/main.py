@@ -221,7 +221,9 @@ def score(
         False, "--no-echo", help="Leave the caption and image out of OUT rows (id and scores only)."
     ),
     all_conventions: bool = typer.Option(
-        False, "--all-conventions", help="Also show the second CLIPScore/RefCLIPScore conventions in the table."
+        False,
+        "--all-conventions",
+        help="Also show the second CLIPScore/RefCLIPScore conventions in the table.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
 ) -> None:

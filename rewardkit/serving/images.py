@@ -42,7 +42,9 @@ def request_image(value: Any, root: Path) -> tuple[Any, str]:
             reason = f"{value!r} not found under the image root"
         elif "outside the image root" in reason:  # never show the server's own folders
             reason = f"path {value!r} is outside the image root"
-        elif reason.startswith("is "):  # the loader words reasons after a name; here they follow "images[i]: "
+        elif reason.startswith(
+            "is "
+        ):  # the loader words reasons after a name; here they follow "images[i]: "
             reason = reason[3:]
         raise ImageProblem(reason) from None
     return loaded.image, loaded.key
