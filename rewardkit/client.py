@@ -134,11 +134,9 @@ class RemoteReward:
 
     def payload(self, completions: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
         """The ``/v1/score`` request for one TRL call."""
-        from rewardkit.rewards.inputs import completion_text, reward_inputs
+        from rewardkit.rewards.inputs import completion_text, completions_list, reward_inputs
 
-        if completions is None:
-            raise TypeError("completions is required")
-        captions = [completion_text(c) for c in completions]
+        captions = [completion_text(c) for c in completions_list(completions, self.name)]
         inputs = reward_inputs(kwargs, len(captions), eos=self.eos, image_column=self.image_column)
         body: dict[str, Any] = {"captions": captions}
         if inputs.get("images") is not None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rewardkit.adapters.backend import ask
+from rewardkit.errors import RewardkitError
 
 REWARD_NAME = "rewardkit"
 REWARD_TYPE = "batch"
@@ -33,6 +34,14 @@ def compute_score(
 
     if isinstance(reward_inputs, Mapping):
         raise TypeError("compute_score takes a list of reward inputs (REWARD_TYPE = 'batch')")
+    reward_inputs = list(reward_inputs)
+    for i, r in enumerate(reward_inputs):
+        missing = [k for k in ("response", "ground_truth") if not isinstance(r, Mapping) or k not in r]
+        if missing:
+            raise RewardkitError(
+                f"reward_inputs[{i}]: missing {', '.join(repr(k) for k in missing)} (EasyR1 passes "
+                "{'response': caption, 'ground_truth': image path or JSON label, ...})"
+            )
     payload = {
         "query": [r["response"] for r in reward_inputs],
         "labels": [r["ground_truth"] for r in reward_inputs],

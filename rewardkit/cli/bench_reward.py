@@ -34,7 +34,7 @@ def bench_reward_command(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
-        disable=quiet,
+        disable=quiet or not err_console.is_terminal,  # a log gets one line per problem, no bar frames
     ) as bar:
         tasks: dict[str, int] = {}
 

@@ -234,9 +234,12 @@ def score(
 
     if images is not None and image_root is not None and images != image_root:
         raise RewardkitError("--images and --image-root name the same folder: give one")
+    out = out or default_out(captions)
+    if out.is_symlink() and out.resolve().is_file() and out.resolve().parent == out.parent.resolve():
+        out = out.resolve()  # a link to a file beside it: write the file, keep the link
     config = ScoreConfig(
         captions=captions,
-        out=out or default_out(captions),
+        out=out,
         preset=preset,
         rewards=_component_names(rewards, preset),
         image_root=images or image_root,
@@ -436,7 +439,7 @@ def bench(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
-        disable=quiet,
+        disable=quiet or not err_console.is_terminal,  # a log gets one line per problem, no bar frames
     ) as bar:
         tasks: dict[str, int] = {}
 
@@ -526,6 +529,20 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Click's usage-error and abort classes, from click and from the copy typer may carry."""
+    usage: list[type[BaseException]] = []
+    aborts: list[type[BaseException]] = []
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            mod = __import__(module, fromlist=["UsageError", "Abort"])
+        except ImportError:
+            continue
+        usage.extend(c for c in (getattr(mod, "UsageError", None),) if c)
+        aborts.extend(c for c in (getattr(mod, "Abort", None),) if c)
+    return tuple(usage), tuple(aborts)
+
+
 def main() -> None:
     """Entry point: user mistakes become one line and exit code 2, Ctrl-C exit 130, SIGTERM 143; ``--debug``/``RK_DEBUG=1`` re-raise."""
     if "--debug" in sys.argv[1:]:
@@ -537,16 +554,35 @@ def main() -> None:
         signal.signal(signal.SIGINT, _interrupt)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _interrupt)
+    usage_errors, aborts = _click_exceptions()
     try:
-        app()
-    except (Interrupted, KeyboardInterrupt) as exc:
+        code = app(standalone_mode=False)
+    except usage_errors as exc:  # an option mistake: one line, as every other mistake
+        if _debug():
+            raise
+        where = (
+            f"rewardkit {exc.ctx.command_path.split(' ', 1)[-1]} --help" if exc.ctx else "rewardkit --help"
+        )
+        if exc.ctx and exc.ctx.command_path.count(" ") == 0:
+            where = "rewardkit --help"
+        err_console.print(
+            f"[bold red]error:[/] {_one_line(exc.format_message())} (see {where})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
+    except (Interrupted, KeyboardInterrupt, *aborts) as exc:
         # SIGTERM unwinds like Ctrl-C (rows flushed, lock released) and exits 143 = 128 + SIGTERM
         term = isinstance(exc, Interrupted) and exc.signum == signal.SIGTERM
         err_console.print(
             ("terminated (SIGTERM)" if term else "interrupted")
             + " (rows already written are kept; rerun with --resume)"
         )
-        sys.exit(143 if term else 130)
+        # Every finally block has run; skip finalisers, which can wait forever on a lock the signal
+        # interrupted (pycocoevalcap's METEOR wrapper does, in __del__).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(143 if term else 130)
     except RewardkitError as exc:
         if _debug():
             raise
@@ -570,3 +606,5 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -57,7 +57,7 @@ def _progress(quiet: bool, console: Console) -> Any:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        disable=quiet,
+        disable=quiet or not console.is_terminal,  # a log gets one line per problem, no bar frames
         transient=False,
     )
 

@@ -67,6 +67,7 @@ def serve(
         )
     if not 1024 <= port <= 65535:
         raise RewardkitError(f"--port must be between 1024 and 65535, not {port}")
+    _port_free("127.0.0.1" if host == "localhost" else host, port)  # said now, not after the models load
     for name, value in (
         ("--max-batch-size", max_batch_size),
         ("--max-rows", max_rows),
@@ -112,3 +113,19 @@ def serve(
         from rewardkit.serving.litserve_runner import run as run_litserve
 
         run_litserve(handler, banner=f"preset {spec.name}", **options)
+
+
+def _port_free(host: str, port: int) -> None:
+    """Refuse a port another process holds, in one line, before anything is loaded."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RewardkitError(
+                f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); another server may "
+                "hold it: stop it or pick another --port"
+            ) from None

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rewardkit.errors import RewardkitError
+from rewardkit.errors import ArgumentError, RewardkitError
 from rewardkit.functional.arguments import column_list
 from rewardkit.functional.assembly import weighted_total
 from rewardkit.rewards.base import Reward, checked_inputs
@@ -49,9 +49,20 @@ class ComposedReward(Reward):
         if isinstance(components, Mapping):
             built = []
             for key, value in components.items():
-                reward, weight = value if isinstance(value, tuple) else (value, value.default_weight)
-                built.append(Component(key, reward, float(weight)))
+                reward, weight = value if isinstance(value, tuple) and len(value) == 2 else (value, None)
+                if not isinstance(reward, Reward):
+                    raise ArgumentError(
+                        f"component {key!r} must be a rewardkit Reward (e.g. BadPhrasePenalty(), or a preset's "
+                        f"reward from from_preset), not {type(reward).__name__}; a TRL-style function is passed "
+                        "to the trainer beside the reward, not inside it"
+                    )
+                built.append(Component(key, reward, reward.default_weight if weight is None else weight))
             components = built
+        for c in components:
+            w = c.weight
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
+                raise ArgumentError(f"component {c.name!r}: weight must be a finite number, not {w!r}")
+        components = [Component(c.name, c.reward, float(c.weight)) for c in components]
         names = [c.name for c in components]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

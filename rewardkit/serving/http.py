@@ -35,9 +35,10 @@ def log(line: str) -> None:
 
 def token_matches(header: str | None, token: str) -> bool:
     """Whether an ``Authorization`` header carries ``Bearer <token>`` (compared in constant time)."""
-    if not header or not header.startswith("Bearer "):
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer":  # auth schemes are case-insensitive (RFC 9110 11.1)
         return False
-    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), token.encode())
+    return hmac.compare_digest(credentials.strip().encode(), token.encode())
 
 
 class ServiceMiddleware:
