@@ -50,9 +50,8 @@ from rewardkit.scoring.rows import (
     Row,
     RowError,
     RowReader,
-    _parquet_image_bytes,
-    image_key,
     image_row_error,
+    image_source,
     key_digest,
     row_key,
 )
@@ -203,7 +202,7 @@ class Scorer:
     """Scores rows with a preset's reward, batch by batch (loads the models)."""
 
     def __init__(self, config: ScoreConfig, plan: Plan | None = None) -> None:
-        from rewardkit.presets import build_evaluator, build_reward
+        from rewardkit.presets import build_reward
 
         self.config = config
         self.plan = plan or Plan(config)
@@ -216,9 +215,6 @@ class Scorer:
             batch_size=config.batch_size,
         )
         self.needs_images = self.plan.needs_images
-        self._evaluator_factory = lambda: build_evaluator(
-            self.preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size
-        )
         self.batch_dependent = any(
             getattr(c.reward, "batch_dependent", False) for c in self.reward.components
         )
@@ -237,7 +233,7 @@ class Scorer:
 
     def score_batch(self, rows: Sequence[Row], images: Sequence[Any] | None) -> list[dict[str, Any]]:
         """Output records of one batch of good rows: id, image and caption (unless ``echo`` is off), scores."""
-        from rewardkit.backends.base import image_key as loaded_key
+        from rewardkit.backends.base import image_key
         from rewardkit.rewards.groups import score_components_grouped
 
         inputs: dict[str, Any] = {"references": [r.references for r in rows]}
@@ -245,11 +241,7 @@ class Scorer:
             inputs["ended_with_eos"] = [bool(r.extra["ended_with_eos"]) for r in rows]
         if images is not None:
             inputs["images"] = list(images)
-            # a prepared image keeps the key of what the models see; others are keyed by their file
-            inputs["image_keys"] = [
-                loaded_key(im) if isinstance(getattr(im, "key", None), str) else image_key(r)
-                for im, r in zip(images, rows)
-            ]
+            inputs["image_keys"] = [image_key(im) for im in images]  # a prepared image keeps its own
         # Φ (batch-dependent) over distinct images: a batch repeating an image is split into groups
         values = score_components_grouped(
             self.reward, [r.caption for r in rows], inputs.get("image_keys") or [r.id for r in rows], **inputs
@@ -714,7 +706,7 @@ def _stream(
         row = e[1]
         if not (needs_images and row.has_image and (batch_dependent or e[4] is None)):
             return None
-        return row_image_source(row)
+        return image_source(row)
 
     try:
         with scorer.image_pipeline() as pipe:
@@ -768,17 +760,6 @@ class _Fatal(list):
     def __init__(self, error: RowError) -> None:
         super().__init__()
         self.error = error
-
-
-def row_image_source(row: Row) -> Any:
-    """What the image loader reads for a row: its file, or its inline bytes (Parquet)."""
-    if row.image is not None:
-        return row.image
-    if row.image_bytes is not None:
-        return row.image_bytes
-    if row.image_ref is not None:
-        return _parquet_image_bytes(*row.image_ref)
-    return None
 
 
 def row_image(row: Row, prepared: Any, path: Path | str) -> Any:

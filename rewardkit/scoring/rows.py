@@ -1087,39 +1087,34 @@ def check_image_file(image: Path) -> str | None:
     return None
 
 
-def image_key(row: Row) -> str:
-    """The cache key of a row's image: a hash of its bytes (file or inline)."""
+def image_source(row: Row) -> Any:
+    """What the image loader reads for a row: its file, its inline bytes (Parquet), or ``None``."""
     if row.image is not None:
-        from rewardkit.backends.base import file_key
+        return row.image
+    if row.image_bytes is not None:
+        return row.image_bytes
+    if row.image_ref is not None:
+        return _parquet_image_bytes(*row.image_ref)
+    return None
 
-        return file_key(row.image)
-    from rewardkit.io.images import file_key as bytes_key
 
-    data = row.image_bytes
-    if data is None and row.image_ref is not None:
-        data = _parquet_image_bytes(*row.image_ref)
-    return bytes_key(data or b"")
+def load_row_image(row: Row, path: Path | str) -> Any:
+    """The row's image as the models see it with its cache key (:class:`rewardkit.io.images.LoadedImage`),
+    read once, or :class:`RowError` naming the row. The parallel pipeline uses the same loader."""
+    from rewardkit.io.images import ImageError, load_image
+
+    source = image_source(row)
+    if source is None:
+        raise row.error(path, "the row has no image")
+    try:
+        return load_image(source)
+    except ImageError as exc:
+        raise image_row_error(row, path, exc) from None
 
 
 def load_image(row: Row, path: Path | str) -> Any:
-    """The row's image as the models see it (:mod:`rewardkit.io.images`: a file, or inline bytes from
-    Parquet), or :class:`RowError` naming the row. The one place a scored row's image is opened outside
-    the parallel pipeline (which uses the same loader)."""
-    from rewardkit.io.images import ImageError
-    from rewardkit.io.images import load_image as load
-
-    if row.image is not None:
-        source: Any = row.image
-    else:
-        source = row.image_bytes
-        if source is None and row.image_ref is not None:
-            source = _parquet_image_bytes(*row.image_ref)
-        if source is None:
-            raise row.error(path, "the row has no image")
-    try:
-        return load(source).image
-    except ImageError as exc:
-        raise image_row_error(row, path, exc) from None
+    """The row's image as the models see it (RGB), or :class:`RowError` (see :func:`load_row_image`)."""
+    return load_row_image(row, path).image
 
 
 def image_row_error(row: Row, path: Path | str, exc: Any) -> RowError:

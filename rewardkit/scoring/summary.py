@@ -63,50 +63,39 @@ def evaluator_metrics(
 
     from rewardkit.functional import clip_recall, clip_score, ref_clip_score, tied_rankings
     from rewardkit.functional.clip import corpus_clip_score
-    from rewardkit.io.images import ImageError
-    from rewardkit.scoring.rows import RowError, image_key, image_row_error, load_image
+    from rewardkit.scoring.rows import RowError, load_row_image
 
     distinct: dict[str, int] = {}
     images: list[Any] = []
     with_image: list[Row] = []
     keys: list[str] = []
-    unreadable: list[RowError] = []
-    by_name: dict[Any, str | None] = {}
+    unreadable: list[RowError] = []  # one per row left out: its image's error
+    by_name: dict[Any, str | RowError] = {}  # each image read once: its key, or why it cannot be used
     for r in rows:
         if not r.has_image:
             continue
         name = r.image if r.image is not None else r.image_ref
-        if name in by_name and by_name[name] is None:
-            unreadable.append(unreadable[-1])  # an image already found unreadable: this row is left out too
+        if name not in by_name:
+            try:
+                loaded = load_row_image(r, path)
+            except RowError as exc:
+                got: str | RowError = exc
+            except OSError as exc:
+                got = r.error(path, f"image {r.image_text!r} cannot be read ({exc.strerror or exc})")
+            else:
+                got = loaded.key
+                if got not in distinct:
+                    distinct[got] = len(distinct)
+                    images.append(loaded.image)
+            if strict and isinstance(got, RowError):
+                raise got
+            by_name[name] = got
+        got = by_name[name]
+        if isinstance(got, RowError):
+            unreadable.append(got)
             continue
-        try:
-            k = by_name.get(name) or image_key(r)
-            if k not in distinct:
-                images.append(load_image(r, path))
-                distinct[k] = len(distinct)
-        except RowError as exc:
-            if strict:
-                raise
-            unreadable.append(exc)
-            by_name[name] = None
-            continue
-        except ImageError as exc:
-            err = image_row_error(r, path, exc)
-            if strict:
-                raise err from None
-            unreadable.append(err)
-            by_name[name] = None
-            continue
-        except OSError as exc:
-            err = r.error(path, f"image {r.image_text!r} cannot be read ({exc.strerror or exc})")
-            if strict:
-                raise err from None
-            unreadable.append(err)
-            by_name[name] = None
-            continue
-        by_name[name] = k
         with_image.append(r)
-        keys.append(k)
+        keys.append(got)
     out: dict[str, Any] = {}
     if unreadable:
         out["n_unreadable_images"] = len(unreadable)
