@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+
+@contextmanager
+def stage_progress(
+    console: Console, quiet: bool, *, advancing: tuple[str, ...] = ()
+) -> Iterator[Callable[[str, int, int], None]]:
+    """A bar per stage, fed by ``progress(stage, done, total)``: ``done`` is the count so far, or the
+    count just finished for the stages in ``advancing``. Off with ``quiet`` and when ``console`` is
+    not a terminal (a log gets one line per problem, no bar frames)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet or not console.is_terminal,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            if stage in advancing:
+                bar.advance(tasks[stage], done)
+            else:
+                bar.update(tasks[stage], completed=done, total=total or None)
+
+        yield progress
 
 
 def bench_reward_command(
@@ -23,26 +55,10 @@ def bench_reward_command(
     err_console: Console,
 ) -> None:
     """Run every reward on every benchmark, print one table (headline per cell), truncation and the files written."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from rewardkit.bench.reward_run import results_table, run_reward_benches, split_names
 
     rewards, benchmarks = split_names(reward), split_names(benchmark)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet or not err_console.is_terminal,  # a log gets one line per problem, no bar frames
-    ) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total or None)
-            bar.update(tasks[stage], completed=done, total=total or None)
-
+    with stage_progress(err_console, quiet) as progress:
         records = run_reward_benches(
             rewards,
             benchmarks,

@@ -379,7 +379,6 @@ def bench(
     ),
 ) -> None:
     """Caption a benchmark with a captioner and evaluate it, or (--reward) benchmark a reward model against people and probes."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rewardkit.bench.run import run_bench
 
@@ -433,24 +432,9 @@ def bench(
         )
         return
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet or not err_console.is_terminal,  # a log gets one line per problem, no bar frames
-    ) as bar:
-        tasks: dict[str, int] = {}
+    from rewardkit.cli.bench_reward import stage_progress
 
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            if stage == "scoring":
-                bar.advance(tasks[stage], done)
-            else:
-                bar.update(tasks[stage], completed=done)
-
+    with stage_progress(err_console, quiet, advancing=("scoring",)) as progress:
         record = run_bench(
             model,
             benchmark,
