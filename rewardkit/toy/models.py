@@ -99,6 +99,78 @@ def _schedule(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
+class TrainState:
+    """Resumable state of one long training run: modules, optimiser, step and RNG states in one file.
+
+    ``TrainState(folder, spec, modules, opt, rng)``: :meth:`resume` returns the step to start
+    from (0 without a saved state) after restoring everything; :meth:`tick` saves at most every
+    ``every_s`` seconds and always on the last step, atomically (a kill at any instant leaves the
+    previous state). A state saved by a run with another ``spec`` (budget, seed, learning rate)
+    is refused. Resumed training equals uninterrupted training bit for bit (``tests/toy``).
+    """
+
+    FILE = "train_state.pt"
+
+    def __init__(
+        self,
+        folder: Path | None,
+        spec: dict[str, Any],
+        modules: dict[str, torch.nn.Module],
+        opt: torch.optim.Optimizer,
+        rng: random.Random,
+        *,
+        every_s: float = 120.0,
+        log: Log = print,
+    ) -> None:
+        self.path = None if folder is None else Path(folder) / self.FILE
+        self.spec = json.loads(json.dumps(spec))
+        self.modules, self.opt, self.rng = modules, opt, rng
+        self.every_s, self.log = every_s, log
+        self._saved = time.monotonic()
+
+    def resume(self) -> int:
+        """Restore a saved state (if any); the first step still to run."""
+        if self.path is None or not self.path.exists():
+            return 0
+        from rewardkit.errors import RewardkitError
+
+        st = torch.load(self.path, weights_only=True, map_location="cpu")
+        if st["spec"] != self.spec:
+            diff = sorted(k for k in {*st["spec"], *self.spec} if st["spec"].get(k) != self.spec.get(k))
+            raise RewardkitError(
+                f"{self.path}: saved by a run with other settings ({', '.join(diff)}); "
+                "use another --checkpoint folder or the same settings"
+            )
+        for name, module in self.modules.items():
+            module.load_state_dict(st["modules"][name])
+        self.opt.load_state_dict(st["optimizer"])
+        torch.set_rng_state(st["torch_rng"])
+        version, internal, gauss = st["python_rng"]
+        self.rng.setstate((version, tuple(internal), gauss))
+        self.log(f"resumed from {self.path} at step {st['step']}")
+        return int(st["step"])
+
+    def tick(self, next_step: int, total: int) -> None:
+        """Save when ``every_s`` has passed or the run is complete (``next_step == total``)."""
+        if self.path is None or (next_step < total and time.monotonic() - self._saved < self.every_s):
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(
+            {
+                "spec": self.spec,
+                "step": next_step,
+                "modules": {k: m.state_dict() for k, m in self.modules.items()},
+                "optimizer": self.opt.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "python_rng": self.rng.getstate(),
+            },
+            tmp,
+        )
+        tmp.replace(self.path)
+        self._saved = time.monotonic()
+
+
 def _train_text(scene: Any, rng: random.Random, p_full: float = 0.5, w: World = sc) -> str:
     if rng.random() < p_full:
         return w.full(scene, rng)
@@ -108,8 +180,13 @@ def _train_text(scene: Any, rng: random.Random, p_full: float = 0.5, w: World = 
 # ---------------------------------------------------------------- toy CLIP (open_clip)
 
 
-def clip_config(vocab_size: int, pad_id: int, eos_id: int, w: World = sc) -> dict[str, Any]:
-    """open_clip custom config: a small image tower (ModifiedResNet; ViT 96/32 in the hard tier) and a 2-layer text transformer."""
+def clip_config(
+    vocab_size: int, pad_id: int, eos_id: int, w: World = sc, *, vision_layers: int = 4, text_layers: int = 2
+) -> dict[str, Any]:
+    """open_clip custom config: a small image tower (ModifiedResNet; ViT 96/32 in the hard tier) and a 2-layer text transformer.
+
+    ``vision_layers``/``text_layers`` change the hard tier's depths (the held-out judge is deeper).
+    """
     return {
         "embed_dim": 64,
         "vision_cfg": (
@@ -121,7 +198,7 @@ def clip_config(vocab_size: int, pad_id: int, eos_id: int, w: World = sc) -> dic
                 "image_size": w.IMAGE_SIZE,
                 "patch_size": 32,
                 "width": HIDDEN,
-                "layers": 4,
+                "layers": vision_layers,
                 "head_width": 32,
             }
         ),
@@ -130,7 +207,7 @@ def clip_config(vocab_size: int, pad_id: int, eos_id: int, w: World = sc) -> dic
             "vocab_size": vocab_size,
             "width": HIDDEN,
             "heads": 4,
-            "layers": 2,
+            "layers": text_layers,
             "hf_tokenizer_name": "rewardkit-toy",
             "pad_id": pad_id,
             "eos_id": eos_id,
@@ -172,6 +249,14 @@ def train_clip(
     p_full: float = 0.5,
     probe_weight: float = 1.0,
     pool: int = 16_000,
+    pool_seed: int | None = None,
+    lr: float = 2e-3,
+    warmup: int = 20,
+    hard_negatives: float = 0.0,
+    vision_layers: int = 4,
+    text_layers: int = 2,
+    init: Path | None = None,
+    checkpoint: Path | None = None,
     w: World = sc,
     log: Log = print,
 ) -> Path:
@@ -183,6 +268,13 @@ def train_clip(
     Contrastive batches rarely hold two scenes that differ in one position, so without the
     probes the embeddings stayed vague about positions (R@1 0.907 on full descriptions; a
     linear probe read the quadrant of a lone object from the text embedding 32 % of the time).
+
+    ``hard_negatives``: share of the batch whose full description also enters as a one-attribute
+    corrupted copy, a negative for every image (the contrastive batch alone rarely holds two
+    scenes one attribute apart). ``init``: continue from a saved toy CLIP folder (its config
+    wins over the depth arguments). ``checkpoint``: a folder for :class:`TrainState`; a run
+    given the same folder again resumes where the last one stopped. ``pool_seed`` (default
+    ``seed``): the seed of the training scenes.
     """
     import open_clip
     from safetensors.torch import save_file
@@ -190,37 +282,80 @@ def train_clip(
     torch.manual_seed(seed)
     rng = random.Random(seed)
     tok = text_tokenizer(w)
-    cfg = clip_config(len(tok), tok.pad_token_id, tok.sep_token_id, w)
-    model = open_clip.CLIP(**cfg)
+    if init is not None:
+        from safetensors.torch import load_file
+
+        cfg = json.loads((Path(init) / "open_clip_config.json").read_text())["model_cfg"]
+        model = open_clip.CLIP(**cfg)
+        model.load_state_dict(load_file(str(Path(init) / "open_clip_model.safetensors")))
+    else:
+        cfg = clip_config(
+            len(tok),
+            tok.pad_token_id,
+            tok.sep_token_id,
+            w,
+            vision_layers=vision_layers,
+            text_layers=text_layers,
+        )
+        model = open_clip.CLIP(**cfg)
     probes = torch.nn.ModuleDict(
         {"image": _SceneProbe(cfg["embed_dim"], w), "text": _SceneProbe(cfg["embed_dim"], w)}
     )
-    scene_list, pix = _pool(pool, seed, log, w)
+    scene_list, pix = _pool(pool, seed if pool_seed is None else pool_seed, log, w)
     targets = attribute_targets(scene_list, w)
     params = [*model.parameters(), *probes.parameters()]
-    opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.05)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
+    bad = corrupter(w)
+    spec = {
+        "model": "clip",
+        "tier": getattr(w, "NAME", "toy"),
+        "seed": seed,
+        "steps": steps,
+        "batch": batch,
+        "p_full": p_full,
+        "probe_weight": probe_weight,
+        "pool": pool,
+        "pool_seed": pool_seed,
+        "lr": lr,
+        "warmup": warmup,
+        "hard_negatives": hard_negatives,
+        "init": None if init is None else str(init),
+        "config": cfg,
+    }
+    state = TrainState(checkpoint, spec, {"model": model, "probes": probes}, opt, rng, log=log)
+    start = state.resume()
     t0 = time.time()
     model.train()
-    for step in range(steps):
+    for step in range(start, steps):
         for g in opt.param_groups:
-            g["lr"] = 2e-3 * _schedule(step, steps, 20)
+            g["lr"] = lr * _schedule(step, steps, warmup)
         idx = torch.randint(len(scene_list), (batch,))
         is_full = torch.tensor([rng.random() < p_full for _ in range(batch)], dtype=torch.float)
         texts = [
             w.full(scene_list[i], rng) if f else w.describe(scene_list[i], rng, **w.random_detail(rng))
             for i, f in zip(idx.tolist(), is_full.tolist(), strict=True)
         ]
+        negatives: list[str] = []
+        if hard_negatives > 0:
+            rows = [i for i in range(batch) if is_full[i]][: round(hard_negatives * batch)]
+            negatives = [w.full(bad(scene_list[idx[i]], rng), rng) for i in rows]
         ids = tok(
-            texts, padding="max_length", max_length=context_length(w), truncation=True, return_tensors="pt"
+            texts + negatives,
+            padding="max_length",
+            max_length=context_length(w),
+            truncation=True,
+            return_tensors="pt",
         )
         img = F.normalize(model.encode_image(normalise(pix[idx])), dim=-1)
-        txt = F.normalize(model.encode_text(ids["input_ids"]), dim=-1)
-        logits = model.logit_scale.exp().clamp(max=100) * img @ txt.T
+        txt_all = F.normalize(model.encode_text(ids["input_ids"]), dim=-1)
+        txt = txt_all[:batch]
+        logits = model.logit_scale.exp().clamp(max=100) * img @ txt_all.T
         # Identical texts are not negatives of each other (terse captions repeat often).
-        same = torch.tensor([[a == b for b in texts] for a in texts])
-        logits_t = logits.masked_fill(same & ~torch.eye(batch, dtype=torch.bool), -1e4)
+        same = torch.tensor([[a == b for b in texts + negatives] for a in texts])
+        own = torch.eye(batch, len(texts) + len(negatives), dtype=torch.bool)
+        logits_t = logits.masked_fill(same & ~own, -1e4)
         target = torch.arange(batch)
-        contrastive = (F.cross_entropy(logits_t, target) + F.cross_entropy(logits_t.T, target)) / 2
+        contrastive = (F.cross_entropy(logits_t, target) + F.cross_entropy(logits_t[:, :batch].T, target)) / 2
         tgt = {k: v[idx] for k, v in targets.items()}
         probe = probes["image"](img * _PROBE_SCALE, tgt).mean()
         probe = probe + (probes["text"](txt * _PROBE_SCALE, tgt) * is_full).sum() / is_full.sum().clamp(min=1)
@@ -234,6 +369,7 @@ def train_clip(
                 f"clip step {step:4d} contrastive {contrastive.item():.3f} probes {probe.item():.3f}"
                 f" ({time.time() - t0:.0f} s)"
             )
+        state.tick(step + 1, steps)
     out.mkdir(parents=True, exist_ok=True)
     preprocess = {"mean": NORM_MEAN, "std": NORM_STD, "interpolation": "bicubic", "resize_mode": "shortest"}
     (out / "open_clip_config.json").write_text(
@@ -532,10 +668,17 @@ def itm_stage1(
     seed: int,
     steps: int,
     batch: int = 128,
+    lr: float = 1e-3,
+    warmup: int = 30,
+    checkpoint: Path | None = None,
+    spec: dict[str, Any] | None = None,
     w: World = sc,
     log: Log = print,
 ) -> None:
-    """BLIP-2 stage 1: the vision encoder frozen (its states computed once), Q-Former trained on ITC + ITM."""
+    """BLIP-2 stage 1: the vision encoder frozen (its states computed once), Q-Former trained on ITC + ITM.
+
+    ``checkpoint``: a :class:`TrainState` folder (resumes a stopped run; ``spec`` names the run).
+    """
     if steps <= 0:
         return
     torch.manual_seed(seed + 7)
@@ -552,12 +695,22 @@ def itm_stage1(
         )
     log(f"itm stage 1: vision states of {len(states)} scenes in {time.time() - t0:.0f} s")
     params = [p for p in model.parameters() if p.requires_grad]
-    lr = 1e-3
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
+    run = {
+        "model": "itm",
+        "seed": seed,
+        "steps": steps,
+        "batch": batch,
+        "lr": lr,
+        "warmup": warmup,
+        **(spec or {}),
+    }
+    state = TrainState(checkpoint, run, {"model": model}, opt, rng, log=log)
+    start = state.resume()
     model.train()
-    for step in range(steps):
+    for step in range(start, steps):
         for g in opt.param_groups:
-            g["lr"] = lr * _schedule(step, steps, 30)
+            g["lr"] = lr * _schedule(step, steps, warmup)
         idx = torch.randint(len(scene_list), (batch,)).tolist()
         loss_itc, loss_itm, acc = _itc_itm_loss(model, tok, states[idx], [scene_list[i] for i in idx], rng, w)
         loss = 0.5 * loss_itc + loss_itm
@@ -569,6 +722,7 @@ def itm_stage1(
             log(
                 f"itm stage 1 step {step:4d} itc {loss_itc.item():.3f} itm {loss_itm.item():.3f} true>hard {acc:.3f} ({time.time() - t0:.0f} s)"
             )
+        state.tick(step + 1, steps)
 
 
 def train_itm(
@@ -579,20 +733,48 @@ def train_itm(
     vision_steps: int = 1500,
     batch: int = 128,
     vision_pool: int = 48_000,
+    lr: float = 1e-3,
+    warmup: int = 30,
+    init: Path | None = None,
+    checkpoint: Path | None = None,
     w: World = sc,
     log: Log = print,
 ) -> Path:
-    """Train toy BLIP-2 stage-1 style: pretrain the ViT, freeze it, then ITC + ITM with one-attribute hard negatives."""
+    """Train toy BLIP-2 stage-1 style: pretrain the ViT, freeze it, then ITC + ITM with one-attribute hard negatives.
+
+    ``init``: continue stage 1 from a saved toy ITM folder (its ViT is kept; no pretraining).
+    ``checkpoint``: a :class:`TrainState` folder for stage 1 (a stopped run resumes).
+    """
     from transformers import Blip2ForImageTextRetrieval
 
     torch.manual_seed(seed)
     tok = text_tokenizer(w)
-    model = Blip2ForImageTextRetrieval(blip2_config(qformer_vocab=len(tok), w=w))
-    with torch.no_grad():
-        model.query_tokens.normal_(0, 0.02)
-    pretrain_vision(model.vision_model, seed=seed, steps=vision_steps, pool=vision_pool, w=w, log=log)
+    if init is not None:
+        model = Blip2ForImageTextRetrieval.from_pretrained(init)
+    else:
+        model = Blip2ForImageTextRetrieval(blip2_config(qformer_vocab=len(tok), w=w))
+        with torch.no_grad():
+            model.query_tokens.normal_(0, 0.02)
+        pretrain_vision(model.vision_model, seed=seed, steps=vision_steps, pool=vision_pool, w=w, log=log)
     scene_list, pix = _pool(16_000, seed + 1, log, w)
-    itm_stage1(model, tok, scene_list, pix, seed=seed, steps=steps, batch=batch, w=w, log=log)
+    spec = {"tier": getattr(w, "NAME", "toy"), "init": None if init is None else str(init)}
+    if init is None:
+        spec.update(vision_steps=vision_steps, vision_pool=vision_pool)
+    itm_stage1(
+        model,
+        tok,
+        scene_list,
+        pix,
+        seed=seed,
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        warmup=warmup,
+        checkpoint=checkpoint,
+        spec=spec,
+        w=w,
+        log=log,
+    )
     model.eval()
     model.save_pretrained(out)
     tok.save_pretrained(out)
