@@ -449,6 +449,11 @@ def main() -> None:
         default="fp32",
         help="train: the policy's dtype (fp32: bf16 backward is ~12x slower on CPUs without native bf16)",
     )
+    ap.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="Only each component's peak memory (a fresh process per component), merged into --result",
+    )
     ap.add_argument("--cache", type=Path, default=Path("runs/real_size_cache"))
     ap.add_argument("--result", type=Path, default=Path(__file__).parent / "results" / "real_size.json")
     args = ap.parse_args()
@@ -501,6 +506,28 @@ def main() -> None:
         "-q",
         "--allow-outside-root",
     ]
+    if args.memory_only:
+        record = json.loads(args.result.read_text()) if args.result.is_file() else {"components": {}}
+        for name in ("itm", "ref", "evaluator", "phi"):
+            if name not in wanted:
+                continue
+            key = "vlrm-rs" if name == "phi" else "vlrm"
+            t = time.time()
+            measured = component_peak_memory(files[key], rows, args.device, args.rows, name)
+            measured["memory_run_seconds"] = time.time() - t
+            record.setdefault("components", {}).setdefault(key, {}).setdefault(name, {}).update(measured)
+            record["per_component_peak_memory"] = {
+                "status": "measured",
+                "date": time.strftime("%Y-%m-%d"),
+                "how": "python benchmarks/bench_real_size.py --memory-only --components "
+                + ",".join(sorted(wanted))
+                + ": each component built from its preset file and run on the rows alone in a fresh "
+                "process (load + score); peak_rss_gb is that process's ru_maxrss, rss_before_loading_gb "
+                "its RSS after imports (bf16 weights, CPU)",
+            }
+            args.result.write_text(json.dumps(record, indent=2) + "\n")
+            print(name, measured, flush=True)
+        return
     if wanted & {"itm", "ref", "evaluator"}:
         result["commands"]["score vlrm"] = run_measured(
             [*rk, "score", str(rows), "--preset", str(files["vlrm"]), "-o", str(work / "vlrm.jsonl"), *common]
