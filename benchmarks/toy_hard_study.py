@@ -201,52 +201,14 @@ def _statistic(name: str, rec: dict[str, Any], idx: Any) -> float:
     return float(np.asarray(rec[name])[idx].mean())
 
 
-def bootstrap(
-    arms: dict[str, list[dict[str, Any]]], n_boot: int = 2000, seed: int = 0
-) -> dict[str, dict[str, dict[str, float]]]:
-    """Point estimates (mean over seeds, all scenes) and 95 % intervals, per arm and measure, and of differences.
+def bootstrap(arms: dict[str, list[dict[str, Any]]], n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Means and 95 % intervals per arm and measure, and of every pairwise difference (paired on scenes)."""
+    from functools import partial
 
-    Each replicate draws the scenes once (shared by every arm: differences are paired on scenes)
-    and, per arm, its seeds with replacement.
-    """
-    import numpy as np
+    from rewardkit.functional.bootstrap import seeded_bootstrap
 
-    rng = np.random.default_rng(seed)
     n = len(next(iter(arms.values()))[0]["judge_R@1"])
-    everything = np.arange(n)
-    point = {
-        a: {m: float(np.mean([_statistic(m, r, everything) for r in runs])) for m in METRICS}
-        for a, runs in arms.items()
-    }
-    draws: dict[str, dict[str, list[float]]] = {a: {m: [] for m in METRICS} for a in arms}
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
-        for a, runs in arms.items():
-            chosen = [runs[i] for i in rng.integers(0, len(runs), len(runs))]
-            for m in METRICS:
-                draws[a][m].append(float(np.mean([_statistic(m, r, idx) for r in chosen])))
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for a in arms:
-        out[a] = {}
-        for m in METRICS:
-            lo, hi = np.percentile(draws[a][m], [2.5, 97.5])
-            out[a][m] = {"mean": point[a][m], "lo": float(lo), "hi": float(hi)}
-    names = list(arms)
-    diffs: dict[str, dict[str, dict[str, float]]] = {}
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            key = f"{b} - {a}"
-            diffs[key] = {}
-            for m in METRICS:
-                d = np.asarray(draws[b][m]) - np.asarray(draws[a][m])
-                lo, hi = np.percentile(d, [2.5, 97.5])
-                diffs[key][m] = {
-                    "mean": point[b][m] - point[a][m],
-                    "lo": float(lo),
-                    "hi": float(hi),
-                    "outside": bool(lo > 0 or hi < 0),
-                }
-    return {"arms": out, "differences": diffs}
+    return seeded_bootstrap(arms, {m: partial(_statistic, m) for m in METRICS}, n, n_boot=n_boot, seed=seed)
 
 
 def _curve(run: Path) -> list[dict[str, float]]:
