@@ -64,7 +64,9 @@ def measure_clip(
     }
 
 
-def measure_itm(scene_list: list[Any], seed: int, tier: ToyTier, root: Path | None = None) -> dict[str, float]:
+def measure_itm(
+    scene_list: list[Any], seed: int, tier: ToyTier, root: Path | None = None
+) -> dict[str, float]:
     """Share of scenes whose true full description outscores a one-attribute-changed one (the tier's hard negative)."""
     from rewardkit.backends.blip2_itm import Blip2ITMBackend
 
@@ -79,7 +81,9 @@ def measure_itm(scene_list: list[Any], seed: int, tier: ToyTier, root: Path | No
     return {"itm_prefers_true": float((true > false).float().mean())}
 
 
-def measure_ref(scene_list: list[Any], seed: int, tier: ToyTier, root: Path | None = None) -> dict[str, float]:
+def measure_ref(
+    scene_list: list[Any], seed: int, tier: ToyTier, root: Path | None = None
+) -> dict[str, float]:
     """Share of descriptions with a higher mean log-prob than the same words shuffled."""
     from rewardkit.backends.causal_lm import CausalLMBackend
 

@@ -173,4 +173,3 @@ def scenes(n: int, seed: int) -> list[Scene]:
     """``n`` training scenes from ``seed`` (the same list on every machine)."""
     rng = random.Random(f"hard-{seed}")
     return [sample_scene(rng) for _ in range(n)]
-

@@ -241,4 +241,3 @@ def claims(scene: Scene, **detail: bool) -> tuple[str, tuple[str, ...], str]:
             )
         )
     return main, others, scene.background if d["background"] else ""
-

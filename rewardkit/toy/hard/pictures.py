@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from PIL import Image
 
 
-
 def _outline(shape: str, cx: float, cy: float, r: float) -> list[tuple[float, float]] | None:
     """Polygon of a shape (``None`` for the circle)."""
     if shape == "circle":

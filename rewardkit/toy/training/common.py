@@ -162,5 +162,3 @@ def opt_config(tok: Any) -> Any:
         eos_token_id=tok.eos_token_id,
         dropout=0.0,
     )
-
-

@@ -229,7 +229,9 @@ def itm_stage1(
         for g in opt.param_groups:
             g["lr"] = lr * schedule(step, steps, warmup)
         idx = torch.randint(len(scene_list), (batch,)).tolist()
-        loss_itc, loss_itm, acc = _itc_itm_loss(model, tok, states[idx], [scene_list[i] for i in idx], rng, tier)
+        loss_itc, loss_itm, acc = _itc_itm_loss(
+            model, tok, states[idx], [scene_list[i] for i in idx], rng, tier
+        )
         loss = 0.5 * loss_itc + loss_itm
         opt.zero_grad()
         loss.backward()
@@ -272,7 +274,9 @@ def train_itm(
         model = Blip2ForImageTextRetrieval(blip2_config(qformer_vocab=len(tok), tier=tier))
         with torch.no_grad():
             model.query_tokens.normal_(0, 0.02)
-        pretrain_vision(model.vision_model, seed=seed, steps=vision_steps, pool=vision_pool, tier=tier, log=log)
+        pretrain_vision(
+            model.vision_model, seed=seed, steps=vision_steps, pool=vision_pool, tier=tier, log=log
+        )
     scene_list, pix = scene_pool(16_000, seed + 1, log, tier)
     spec = {"tier": tier.world().NAME, "init": None if init is None else str(init)}
     if init is None:
