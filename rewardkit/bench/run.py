@@ -347,8 +347,8 @@ def run_bench(
         metrics["esp"] = summary["esp"]
     scene_list = None
     if benchmark in TOY_BENCHMARKS:
-        from rewardkit.toy.claims import claim_metrics
         from rewardkit.registry import TIERS
+        from rewardkit.toy.claims import claim_metrics
 
         tier = TIERS.get(TOY_BENCHMARKS[benchmark])
         w = tier.world()
