@@ -37,54 +37,45 @@ def evaluate(model_dir: str, n: int = 1000, seed: int = 5000, a2c_steps: int = 0
     from rewardkit.backends.blip2_captioner import Blip2Captioner
     from rewardkit.backends.causal_lm import CausalLMBackend
     from rewardkit.bench.benchmarks import get_benchmark
-    from rewardkit.functional import bad_phrase_flags, repeat_flags, word_pieces
     from rewardkit.functional.penalties import load_word_list
-    from rewardkit.registry import TOY_WEIGHTS
-    from rewardkit.toy import scenes as sc
-    from rewardkit.toy.quality import _clip, toy_clip_recall
+    from rewardkit.registry import TIERS
+    from rewardkit.toy.evaluation import caption_quality, eval_set, evaluator
+    from rewardkit.toy.overlap import a2c_descriptions, overlap_report, pool_descriptions, seen_by
 
-    scene_list = sc.distinct_scenes(n, seed)
-    images = [sc.render(s) for s in scene_list]
+    tier = TIERS.get("toy")
+    scene_list, images = eval_set(tier, n, seed)
     captioner = Blip2Captioner(model_dir, device="cpu", batch_size=100)
-    lm = CausalLMBackend(str(TOY_WEIGHTS / "opt"), device="cpu", batch_size=128)
-    clip = _clip(None)
+    lm = CausalLMBackend(str(tier.weights / "opt"), device="cpu", batch_size=128)
+    clip = evaluator(tier)
     exempt = frozenset(w.lower() for w in load_word_list("toy_repeat_exempt"))  # the toy preset's
 
     def measures(caps: list[str], keep: list[int] | None = None) -> dict:
-        if keep is not None:
-            caps = [caps[i] for i in keep]
-        n = len(caps)
-        recall = toy_clip_recall(caps, images if keep is None else [images[i] for i in keep], clip)
-        pieces = [word_pieces(c) for c in caps]
+        pick = (lambda xs: xs) if keep is None else (lambda xs: [xs[i] for i in keep])
+        q = caption_quality(pick(caps), pick(scene_list), pick(images), tier, clip=clip, lm=lm, exempt=exempt)
         return {
-            "R@1": recall["R@1"],
-            "R@5": recall["R@5"],
-            "MRR": recall["MRR"],
-            "ref_logprob": float(lm.mean_logprob(caps).mean()),
-            "grammatical": sum(map(sc.is_grammatical, caps)) / n,
-            "bad_rate": sum(any(bad_phrase_flags(p)) for p in pieces) / n,
-            "repeat_rate": sum(any(repeat_flags(p, exempt)) for p in pieces) / n,
-            "mean_words": sum(len(c.split()) for c in caps) / n,
+            k: q[k]
+            for k in (
+                "R@1",
+                "R@5",
+                "MRR",
+                "ref_logprob",
+                "grammatical",
+                "bad_rate",
+                "repeat_rate",
+                "mean_words",
+            )
         }
 
-    from rewardkit.toy.overlap import (
-        TRAINING_POOLS,
-        a2c_descriptions,
-        overlap_report,
-        pool_descriptions,
-        seen_by,
-    )
-
-    pools = {name: pool_descriptions(name) for name in TRAINING_POOLS}
+    pools = {name: pool_descriptions(name, tier) for name in tier.training_pools()}
     if a2c_steps:
-        pools["a2c"] = a2c_descriptions(a2c_steps)
-    keep = [i for i, seen in enumerate(seen_by(scene_list, pools)["any"]) if not seen]
+        pools["a2c"] = a2c_descriptions(a2c_steps, tier)
+    keep = [i for i, seen in enumerate(seen_by(scene_list, tier, pools)["any"]) if not seen]
     caps = captioner.caption(images, **get_benchmark("toy").generation)
     table2 = captioner.caption(images)
     return {
         **measures(caps),
         "table2": measures(table2),
-        "overlap": overlap_report(scene_list, pools),
+        "overlap": overlap_report(scene_list, tier, pools),
         "unseen": {**measures(caps, keep), "n": len(keep), "table2": measures(table2, keep)},
         "captions": caps,
         "captions_table2": table2,
@@ -94,59 +85,34 @@ def evaluate(model_dir: str, n: int = 1000, seed: int = 5000, a2c_steps: int = 0
 def evaluate_hard(model_dir: str, n: int = 1000, seed: int = 5000, a2c_steps: int = 0) -> dict:
     """Beam captions (the toy-hard benchmark's decoding) on the compositional split and their measures."""
     from rewardkit.backends.blip2_captioner import Blip2Captioner
-    from rewardkit.backends.causal_lm import CausalLMBackend
-    from rewardkit.backends.open_clip import OpenCLIPBackend
-    from rewardkit.bench.benchmarks import get_benchmark
-    from rewardkit.functional import bad_phrase_flags, repeat_flags, word_pieces
-    from rewardkit.functional.penalties import load_word_list
-    from rewardkit.registry import MODELS
-    from rewardkit.toy import hard
-    from rewardkit.toy.overlap import a2c_descriptions, overlap_report, pool_descriptions, training_pools
-    from rewardkit.toy.quality import toy_clip_recall
-
-    scene_list = hard.distinct_scenes(n, seed)
-    images = [hard.render(s) for s in scene_list]
-    captioner = Blip2Captioner(model_dir, device="cpu", batch_size=100)
-    lm = CausalLMBackend(MODELS.get("toy-hard-opt").checkpoint, device="cpu", batch_size=128)
     from rewardkit.backends.blip2_itm import Blip2ITMBackend
-    from rewardkit.functional import clip_recall
+    from rewardkit.backends.causal_lm import CausalLMBackend
+    from rewardkit.bench.benchmarks import get_benchmark
+    from rewardkit.functional.penalties import load_word_list
+    from rewardkit.registry import MODELS, TIERS
+    from rewardkit.toy.evaluation import caption_quality, eval_set, evaluator
+    from rewardkit.toy.overlap import a2c_descriptions, overlap_report, pool_descriptions
 
-    clip = OpenCLIPBackend(MODELS.get("toy-hard-clip").checkpoint, device="cpu", batch_size=256)
-    itm_spec = MODELS.get("toy-hard-itm")
+    tier = TIERS.get("toy-hard")
+    scene_list, images = eval_set(tier, n, seed)
+    captioner = Blip2Captioner(model_dir, device="cpu", batch_size=100)
+    lm = CausalLMBackend(MODELS.get(tier.models["opt"]).checkpoint, device="cpu", batch_size=128)
+    itm_spec = MODELS.get(tier.models["itm"])
     itm = Blip2ITMBackend(itm_spec.checkpoint, device="cpu", batch_size=128, **itm_spec.options)
     exempt = frozenset(w.lower() for w in load_word_list("toy_hard_repeat_exempt"))
     caps = captioner.caption(images, **get_benchmark("toy-hard").generation)
-    pieces = [word_pieces(c) for c in caps]
-    bad = [sum(bad_phrase_flags(p)) for p in pieces]
-    rep = [sum(repeat_flags(p, exempt)) for p in pieces]
-    reports = [hard.detail_report(c, s) for c, s in zip(caps, scene_list)]
-    out: dict = {}
-    r = toy_clip_recall(caps, images, clip)
-    out.update({"R@1": r["R@1"], "R@5": r["R@5"], "MRR": r["MRR"]})
-    r = clip_recall(itm.itc_matrix(images, caps))
-    out.update({"itc_R@1": r["R@1"], "itc_R@5": r["R@5"], "itc_MRR": r["MRR"]})
-    out.update(
-        {
-            "ref_logprob": float(lm.mean_logprob(caps).mean()),
-            "grammatical": sum(map(hard.is_grammatical, caps)) / n,
-            "bad_tokens": sum(bad) / n,
-            "bad_rate": sum(b > 0 for b in bad) / n,
-            "repeat_tokens": sum(rep) / n,
-            "repeat_rate": sum(r > 0 for r in rep) / n,
-            "mean_words": sum(len(c.split()) for c in caps) / n,
-            "main_correct": sum(bool(r["main"]) for r in reports) / n,
-        }
-    )
-    for kind in hard.DETAILS:
-        stated = [r[kind] for r in reports if r[kind] is not None]
-        out[f"stated_{kind}"] = len(stated) / n
-        out[f"correct_{kind}"] = sum(stated) / len(stated) if stated else None
-    claims = [[r[k] for k in hard.DETAILS if r[k] is not None] for r in reports]
-    out["with_false_claim"] = sum(not all(c) for c in claims) / n
-    pools = {name: pool_descriptions(name, hard) for name in training_pools(hard)}
+    q = caption_quality(caps, scene_list, images, tier, clip=evaluator(tier), lm=lm, itm=itm, exempt=exempt)
+    keys = ("R@1", "R@5", "MRR", "itc_R@1", "itc_R@5", "itc_MRR", "ref_logprob", "grammatical")
+    keys += ("bad_tokens", "bad_rate", "repeat_tokens", "repeat_rate", "mean_words", "main_correct")
+    out: dict = {k: q[k] for k in keys}
+    for kind in tier.world().DETAILS:
+        out[f"stated_{kind}"] = q[f"stated_{kind}"]
+        out[f"correct_{kind}"] = q[f"correct_{kind}"] if q[f"stated_{kind}"] else None
+    out["with_false_claim"] = q["with_false_claim"]
+    pools = {name: pool_descriptions(name, tier) for name in tier.training_pools()}
     if a2c_steps:
-        pools["a2c"] = a2c_descriptions(a2c_steps, w=hard)
-    out["overlap"] = overlap_report(scene_list, pools, w=hard)
+        pools["a2c"] = a2c_descriptions(a2c_steps, tier)
+    out["overlap"] = overlap_report(scene_list, tier, pools)
     out["captions"] = caps
     return out
 

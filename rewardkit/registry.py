@@ -506,10 +506,23 @@ class ToyTier:
     budgets: str | None  # "module:attr" of its models' training budgets (None: the trainers' defaults)
     seeds: dict[str, str]  # named seed splits: which seeds each use draws from
     description: str = ""
+    pools: str | None = None  # "module:attr" of its models' training pools: pool name -> (size, seed)
 
     def world(self) -> Any:
         """The scene module (imported on first use)."""
         return importlib.import_module(self.scenes)
+
+    def quality_bars(self) -> dict[str, tuple[str, float]]:
+        """Its quality bars: measure -> (``>=`` or ``<=``, bar)."""
+        return resolve(self.bars)
+
+    def budget(self) -> dict[str, dict[str, int]]:
+        """Its models' training budgets (model -> trainer arguments; empty: the trainers' defaults)."""
+        return resolve(self.budgets) if self.budgets else {}
+
+    def training_pools(self) -> dict[str, tuple[int, int]]:
+        """The seeded scene pools its shipped models trained on (pool name -> (size, seed))."""
+        return resolve(self.pools) if self.pools else {}
 
 
 _SEEDS = {
@@ -532,6 +545,7 @@ TIERS.register(
         None,
         _SEEDS,
         "1-3 shapes: colour, size, position, background (data_cards/toy-world.md)",
+        "rewardkit.toy.overlap:TRAINING_POOLS",
     ),
 )
 TIERS.register(
@@ -544,9 +558,10 @@ TIERS.register(
         "toy-hard",
         "toy-hard",
         "rewardkit.toy.quality:HARD_BARS",
-        "rewardkit.toy.models:HARD_BUDGET",
+        "rewardkit.toy.training.common:HARD_BUDGET",
         {**_SEEDS, "held-out pairs": "compositional split (colour-shape, relation-shape)"},
         "1-5 shapes with counts, relations and fills; compositional held-out split (data_cards/toy-hard.md)",
+        "rewardkit.toy.overlap:HARD_TRAINING_POOLS",
     ),
 )
 TIERS.register_alias("easy", "toy")

@@ -58,16 +58,15 @@ def test_a_benchmark_of_the_other_kind_is_named_as_such():
 
 def test_tiers_by_name_and_alias():
     from rewardkit.toy import hard, scenes
-    from rewardkit.toy.models import world
 
     assert TIERS.get("toy").world() is scenes and TIERS.get("hard").world() is hard
-    assert world("easy") is scenes and world("toy-hard") is hard
+    assert TIERS.get("easy").world() is scenes and TIERS.get("toy-hard").world() is hard
     for name in TIERS:
         tier = TIERS.get(name)
         assert tier.preset in PRESETS and tier.benchmark in BENCHMARKS
         assert isinstance(resolve(tier.bars), dict)
     with pytest.raises(RewardkitError, match="unknown toy tier 'medium'"):
-        world("medium")
+        TIERS.get("medium")
 
 
 def test_training_defaults_for_every_trainable_preset_and_their_families():

@@ -108,10 +108,10 @@ scenes); see the overlap table in data_cards/toy-world.md."""
 
 def toy_items(out: Path, n: int, seed: int, tier: str = "toy") -> list[BenchItem]:
     """``n`` toy scenes of benchmark seed ``seed`` (scene seed ``TOY_BENCH_SEED_OFFSET + seed``) written under ``out``."""
+    from rewardkit.registry import TIERS
     from rewardkit.toy.dataset import make_set
-    from rewardkit.toy.models import world
 
-    captions = make_set(n, TOY_BENCH_SEED_OFFSET + seed, out, world=world(tier))
+    captions = make_set(n, TOY_BENCH_SEED_OFFSET + seed, out, TIERS.get(tier))
     rows = [json.loads(x) for x in captions.read_text().splitlines()]
     return [BenchItem(r["id"], out / r["image"], r["references"]) for r in rows]
 

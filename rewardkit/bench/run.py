@@ -347,14 +347,15 @@ def run_bench(
         metrics["esp"] = summary["esp"]
     scene_list = None
     if benchmark in TOY_BENCHMARKS:
+        from rewardkit.registry import TIERS
         from rewardkit.toy.claims import claim_metrics
-        from rewardkit.toy.models import world
 
-        w = world(TOY_BENCHMARKS[benchmark])
+        tier = TIERS.get(TOY_BENCHMARKS[benchmark])
+        w = tier.world()
         scene_list = w.distinct_scenes(
             len(items), TOY_BENCH_SEED_OFFSET + seed
         )  # the items' scenes, in order
-        metrics.update(claim_metrics(captions, scene_list, w))
+        metrics.update(claim_metrics(captions, scene_list, tier))
     record = {
         "model": model,
         "benchmark": benchmark,
@@ -381,7 +382,7 @@ def run_bench(
     if scene_list is not None:
         from rewardkit.toy.overlap import overlap_report
 
-        record["overlap"] = overlap_report(scene_list, w=w)
+        record["overlap"] = overlap_report(scene_list, tier)
     from rewardkit.scoring.output import atomic_write_text, sidecar
 
     written = [

@@ -38,15 +38,15 @@ def make_set(
     from rich.progress import Progress
 
     from rewardkit.errors import RewardkitError
+    from rewardkit.registry import TIERS
     from rewardkit.toy.dataset import make_set as write
-    from rewardkit.toy.models import world
 
     if n < 1:
         raise RewardkitError(f"--n must be at least 1, not {n}")
-    w = world(tier)
+    spec = TIERS.get(tier)
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("rendering", total=n)
-        path = write(n, seed, out, progress=lambda k: bar.advance(task, k), world=w)
+        path = write(n, seed, out, spec, progress=lambda k: bar.advance(task, k))
     Console(stderr=True).print(f"wrote {n} scenes to {path}")
 
 
@@ -67,18 +67,19 @@ def train_models(
     tier: str = typer.Option("toy", "--tier", help=f"A toy tier: {TIER_NAMES} (`rewardkit list tiers`)."),
 ) -> None:
     """Train the toy models (each at most ~20 min on 2 CPU cores) and save them in loader formats."""
-    from rewardkit.registry import TIERS, resolve
-    from rewardkit.toy import models as m
+    from rewardkit.registry import TIERS
+    from rewardkit.toy.training.captioner import train_captioner
+    from rewardkit.toy.training.clip import train_clip
+    from rewardkit.toy.training.itm import train_itm
 
     spec = TIERS.get(tier)
-    w = spec.world()
-    budget = resolve(spec.budgets) if spec.budgets else {}
+    budget = spec.budget()
     if out is None:
         raise RewardkitError(
             "toy train-models needs --out FOLDER (the shipped models inside the package are never overwritten)"
         )
     root = out.expanduser()
-    package = Path(m.__file__).resolve().parent.parent
+    package = Path(__file__).resolve().parent.parent  # the installed rewardkit package
     if root.resolve() == package or package in root.resolve().parents:
         raise RewardkitError(
             f"--out {out} is inside the installed rewardkit package ({package}); choose a folder of your own"
@@ -94,16 +95,16 @@ def train_models(
         )
     console = Console(stderr=True)
     if "clip" in parts:
-        m.train_clip(m.model_dir("clip", root), seed=seed, w=w, log=console.print, **budget.get("clip", {}))
+        train_clip(root / "clip", seed=seed, tier=spec, log=console.print, **budget.get("clip", {}))
     if "itm" in parts:
-        m.train_itm(m.model_dir("itm", root), seed=seed, w=w, log=console.print, **budget.get("itm", {}))
+        train_itm(root / "itm", seed=seed, tier=spec, log=console.print, **budget.get("itm", {}))
     if "captioner" in parts:
-        m.train_captioner(
-            m.model_dir("opt", root),
-            m.model_dir("captioner", root),
-            m.model_dir("itm", root),
+        train_captioner(
+            root / "opt",
+            root / "captioner",
+            root / "itm",
             seed=seed,
-            w=w,
+            tier=spec,
             log=console.print,
             **budget.get("captioner", {}),
         )
@@ -125,19 +126,19 @@ def quality(
     ),
 ) -> None:
     """Measure the toy world's quality bars on fresh scenes (see data_cards/toy-world.md)."""
-    from rewardkit.toy.models import world
-    from rewardkit.toy.quality import bars, measure_all
+    from rewardkit.registry import TIERS
+    from rewardkit.toy.quality import measure_all
 
     if n < 2:
         raise RewardkitError(f"--n must be at least 2 (retrieval needs several scenes), not {n}")
-    w = world(tier)
-    unseen = unseen and tier == "toy"  # the hard tier's compositional split is unseen by construction
-    BARS = bars(w)
+    spec = TIERS.get(tier)
+    compositional = spec.world().COMPOSITIONAL
+    unseen = unseen and not compositional  # a compositional split is unseen by construction
+    BARS = spec.quality_bars()
     console = Console(stderr=True)
-    res = measure_all(n, seed, models, log=lambda s: console.print(f"[dim]{s}[/]"), unseen=unseen, w=w)
-    table = Table(
-        title=f"toy {'world' if tier == 'toy' else 'hard tier (compositional split)'} quality on {n} scenes (seed {seed})"
-    )
+    res = measure_all(spec, n, seed, models, log=lambda s: console.print(f"[dim]{s}[/]"), unseen=unseen)
+    what = "hard tier (compositional split)" if compositional else "world"
+    table = Table(title=f"toy {what} quality on {n} scenes (seed {seed})")
     for col in ("measure", "value", "bar", "holds"):
         table.add_column(col)
     if unseen:

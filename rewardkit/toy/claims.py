@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rewardkit.toy import scenes as toy_scenes
+if TYPE_CHECKING:
+    from rewardkit.registry import ToyTier
 
 
 @dataclass(frozen=True)
@@ -39,19 +40,14 @@ class ClaimCount:
     facts_stated: int
 
 
-def _tier(w: Any) -> str:
-    return getattr(w, "NAME", "toy")
-
-
 def _attributes(claim: dict[str, Any], w: Any) -> list[str]:
     """The attribute claims a parsed object makes besides its existence."""
-    keys = ["size", "position"] if _tier(w) == "toy" else ["size", "fill", "position", "relation"]
-    return [k for k in keys if k in claim]
+    return [k for k in w.CLAIM_ATTRIBUTES if k in claim]
 
 
 def _is_fact(key: str, first: bool, w: Any, on_main: bool) -> bool:
     """Whether a full description makes this claim (toy-hard: the main object's cell, the others' relations to it)."""
-    if _tier(w) == "toy" or key not in ("position", "relation"):
+    if not w.STATES_RELATIONS or key not in ("position", "relation"):
         return True
     return on_main and first == (key == "position")
 
@@ -98,18 +94,20 @@ def _best_matching(
     return max(best.values())
 
 
-def count_claims(caption: str, scene: Any, w: Any = toy_scenes) -> ClaimCount:
-    """Stated claims, true claims and the scene's facts for one caption of tier ``w`` (a scenes module).
+def count_claims(caption: str, scene: Any, tier: ToyTier) -> ClaimCount:
+    """Stated claims, true claims and the scene's facts for one caption of a scene of ``tier``.
 
+    >>> from rewardkit.registry import TIERS
     >>> from rewardkit.toy.scenes import Scene, ToyObject
     >>> s = Scene("gray", (ToyObject("circle", "red", "large", "top left"),))
-    >>> count_claims("a small red circle in the top left on a gray background.", s)
+    >>> count_claims("a small red circle in the top left on a gray background.", s, TIERS.get("toy"))
     ClaimCount(stated=4, true=3, facts=4, facts_stated=3)
     """
+    w = tier.world()
     objs, background = _object_claims(caption, w)
     stated = sum(1 + len(_attributes(c, w)) for c in objs) + (background is not None)
     main = scene.objects[0]
-    if _tier(w) == "toy" or not objs:
+    if not w.STATES_RELATIONS or not objs:
         true, fact = _best_matching(objs, scene.objects, w, main, True)
     else:  # "it" is the first named object: each scene object of its colour and shape may be it
         first = objs[0]
@@ -128,7 +126,7 @@ def count_claims(caption: str, scene: Any, w: Any = toy_scenes) -> ClaimCount:
     return ClaimCount(stated, true + right_bg, facts, fact + right_bg)
 
 
-def claim_metrics(captions: Sequence[str], scene_list: Sequence[Any], w: Any = toy_scenes) -> dict[str, Any]:
+def claim_metrics(captions: Sequence[str], scene_list: Sequence[Any], tier: ToyTier) -> dict[str, Any]:
     """Claim precision, claim recall and grammaticality of captions of their scenes (see the module docstring).
 
     ``claim_precision`` is ``None`` when no caption states a claim. Also: the totals, the mean
@@ -136,7 +134,7 @@ def claim_metrics(captions: Sequence[str], scene_list: Sequence[Any], w: Any = t
     """
     if len(captions) != len(scene_list):
         raise ValueError(f"{len(captions)} captions for {len(scene_list)} scenes")
-    counts = [count_claims(c, s, w) for c, s in zip(captions, scene_list)]
+    counts = [count_claims(c, s, tier) for c, s in zip(captions, scene_list)]
     stated = sum(c.stated for c in counts)
     true = sum(c.true for c in counts)
     facts = sum(c.facts for c in counts)
@@ -145,7 +143,7 @@ def claim_metrics(captions: Sequence[str], scene_list: Sequence[Any], w: Any = t
     return {
         "claim_precision": true / stated if stated else None,
         "claim_recall": covered / facts if facts else None,
-        "grammatical": sum(map(w.is_grammatical, captions)) / n if n else None,
+        "grammatical": sum(map(tier.world().is_grammatical, captions)) / n if n else None,
         "claims": {
             "stated": stated,
             "true": true,

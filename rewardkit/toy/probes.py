@@ -8,21 +8,27 @@ from dataclasses import replace
 
 from rewardkit.bench.judgments import Pair
 from rewardkit.toy import scenes as sc
+from rewardkit.toy.negatives import other_value
 
 FOIL_ATTRIBUTES = ("shape", "color", "size", "position", "background")
 
 
 def foil_scene(scene: sc.Scene, attribute: str, rng: random.Random) -> sc.Scene:
-    """``scene`` with one ``attribute`` changed (of a random object, or the background); object order kept."""
+    """``scene`` with one named ``attribute`` changed (of a random object, or the background); object order kept.
+
+    A foil of a reward benchmark: the attribute is chosen, not drawn as in a tier's hard negatives
+    (:func:`rewardkit.toy.scenes.corrupt`); both draw the new value with :func:`~rewardkit.toy.negatives.other_value`
+    (a size flips: there are two).
+    """
     if attribute == "background":
-        return replace(scene, background=rng.choice([b for b in sc.BACKGROUNDS if b != scene.background]))
+        return replace(scene, background=other_value(rng, tuple(sc.BACKGROUNDS), scene.background))
     objs = list(scene.objects)
     k = rng.randrange(len(objs))
     obj = objs[k]
     if attribute == "shape":
-        obj = replace(obj, shape=rng.choice([s for s in sc.SHAPES if s != obj.shape]))
+        obj = replace(obj, shape=other_value(rng, sc.SHAPES, obj.shape))
     elif attribute == "color":
-        obj = replace(obj, color=rng.choice([c for c in sc.COLORS if c != obj.color]))
+        obj = replace(obj, color=other_value(rng, tuple(sc.COLORS), obj.color))
     elif attribute == "size":
         obj = replace(obj, size="small" if obj.size == "large" else "large")
     elif attribute == "position":

@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rewardkit.toy import scenes as sc
-from rewardkit.toy.models import model_dir
+from rewardkit.toy.evaluation import caption_quality, eval_set, evaluator, toy_clip_recall
+
+if TYPE_CHECKING:
+    from rewardkit.registry import ToyTier
 
 BARS = {
     "clip_r1_full": (">=", 0.95),
@@ -44,49 +46,17 @@ HARD_BARS = {
 evaluator's and the ITM's at 0.90 and the hardest details (fills, other objects, relations) at 0.50."""
 
 
-def bars(w: Any = sc) -> dict[str, tuple[str, float]]:
-    """The quality bars of a tier."""
-    return BARS if w is sc else HARD_BARS
-
-
 Log = Callable[[str], None]
 
-
-def held_out(n: int, seed: int, w: Any = sc) -> list[Any]:
-    """Evaluation scenes with distinct full descriptions (toy-hard: its compositional split); training pools use seeds 0-3, so evaluate with seeds >= 1000."""
-    return w.distinct_scenes(n, seed)
-
-
-def _clip(root: Path | None, w: Any = sc, name: str | None = None) -> Any:
-    """A tier's CLIP (its evaluator): ``clip`` from the tier's weights, or the folder ``name``."""
-    from rewardkit.backends.open_clip import OpenCLIPBackend
-    from rewardkit.toy.models import weights_dir
-
-    name = name or "clip"
-    return OpenCLIPBackend(
-        f"local-dir:{model_dir(name, root or weights_dir(w))}", device="cpu", batch_size=256
-    )
-
-
-def toy_clip_recall(captions: list[str], images: list[Any], clip: Any) -> dict[str, float]:
-    """Text-to-image CLIP Recall of captions[i] against images (the evaluator of the toy preset)."""
-    from rewardkit.functional import clip_recall
-
-    img = clip.encode_images(images)
-    txt = clip.encode_texts(captions)
-    return clip_recall(txt @ img.T)
+__all__ = ["BARS", "HARD_BARS", "measure_all", "toy_clip_recall"]
 
 
 def measure_clip(
-    scene_list: list[Any], root: Path | None = None, w: Any = sc, name: str = "clip"
+    scene_list: list[Any], tier: ToyTier, root: Path | None = None, name: str = "clip"
 ) -> dict[str, float]:
-    """R@1 of full descriptions and of terse captions (``name``: the CLIP's folder in the tier's weights)."""
-    from rewardkit.backends.open_clip import OpenCLIPBackend
-    from rewardkit.toy.models import weights_dir
-
-    clip = OpenCLIPBackend(
-        f"local-dir:{model_dir(name, root or weights_dir(w))}", device="cpu", batch_size=256
-    )
+    """R@1 of full descriptions and of terse captions (``name``: the CLIP's folder in ``root``, default the tier's weights)."""
+    w = tier.world()
+    clip = evaluator(tier, root, name)
     images = [w.render(s) for s in scene_list]
     return {
         "clip_r1_full": toy_clip_recall([w.full(s) for s in scene_list], images, clip)["R@1"],
@@ -94,32 +64,32 @@ def measure_clip(
     }
 
 
-def measure_itm(scene_list: list[Any], seed: int, root: Path | None = None, w: Any = sc) -> dict[str, float]:
-    """Share of scenes whose true full description outscores a one-attribute-changed one."""
+def measure_itm(
+    scene_list: list[Any], seed: int, tier: ToyTier, root: Path | None = None
+) -> dict[str, float]:
+    """Share of scenes whose true full description outscores a one-attribute-changed one (the tier's hard negative)."""
     from rewardkit.backends.blip2_itm import Blip2ITMBackend
-    from rewardkit.toy.models import corrupter, weights_dir
 
+    w = tier.world()
     rng = random.Random(seed)
-    corrupt = corrupter(w)
     itm = Blip2ITMBackend(
-        str(model_dir("itm", root or weights_dir(w))),
-        device="cpu",
-        batch_size=128,
-        max_length=64 if w is sc else 96,
+        str((root or tier.weights) / "itm"), device="cpu", batch_size=128, max_length=w.ITM_MAX_LENGTH
     )
     images = [w.render(s) for s in scene_list]
     true = itm.itm_logits(images, [w.full(s) for s in scene_list])
-    false = itm.itm_logits(images, [w.full(corrupt(s, rng)) for s in scene_list])
+    false = itm.itm_logits(images, [w.full(w.corrupt(s, rng)) for s in scene_list])
     return {"itm_prefers_true": float((true > false).float().mean())}
 
 
-def measure_ref(scene_list: list[Any], seed: int, root: Path | None = None, w: Any = sc) -> dict[str, float]:
+def measure_ref(
+    scene_list: list[Any], seed: int, tier: ToyTier, root: Path | None = None
+) -> dict[str, float]:
     """Share of descriptions with a higher mean log-prob than the same words shuffled."""
     from rewardkit.backends.causal_lm import CausalLMBackend
-    from rewardkit.toy.models import weights_dir
 
+    w = tier.world()
     rng = random.Random(seed)
-    lm = CausalLMBackend(str(model_dir("opt", root or weights_dir(w))), device="cpu", batch_size=128)
+    lm = CausalLMBackend(str((root or tier.weights) / "opt"), device="cpu", batch_size=128)
     texts = [w.describe(s, rng, **w.random_detail(rng)) for s in scene_list]
     keep = [t for t in texts if len(set(t.split())) > 2]
     shuffled = []
@@ -134,51 +104,41 @@ def measure_ref(scene_list: list[Any], seed: int, root: Path | None = None, w: A
     return {"ref_prefers_grammatical": float((a > b).float().mean())}
 
 
-def detail_shares(captions: list[str], scene_list: list[Any], w: Any = sc) -> dict[str, float]:
-    """Share of captions with detail beyond the terse caption, and per kind the share of stated detail that is right."""
-    reports = [w.detail_report(c, s) for c, s in zip(captions, scene_list)]
-    out = {
-        "captioner_sample_detail_share": sum(any(r[k] is not None for k in w.DETAILS) for r in reports)
-        / len(reports)
-    }
-    for kind in w.DETAILS:
-        stated = [r[kind] for r in reports if r[kind] is not None]
-        out[f"captioner_detail_correct_{kind}"] = sum(stated) / len(stated) if stated else float("nan")
-        out[f"captioner_detail_stated_{kind}"] = len(stated) / len(reports)
-    return out
-
-
 def measure_captioner(
-    scene_list: list[Any], seed: int, root: Path | None = None, log: Log = print, w: Any = sc
+    scene_list: list[Any], seed: int, tier: ToyTier, root: Path | None = None
 ) -> dict[str, Any]:
-    """Beam captions (VLRM Table 2 settings): grammar and toy-CLIP R@1; T=1 samples: detail share and accuracy."""
+    """Beam captions (VLRM Table 2 settings): grammar and CLIP R@1; T=1 samples: detail share and accuracy.
+
+    Both measured by :func:`rewardkit.toy.evaluation.caption_quality`.
+    """
     import torch
 
     from rewardkit.backends.blip2_captioner import Blip2Captioner
-    from rewardkit.toy.models import weights_dir
 
-    root = root or weights_dir(w)
-    cap = Blip2Captioner(str(model_dir("captioner", root)), device="cpu", batch_size=100)
+    w = tier.world()
+    root = root or tier.weights
+    cap = Blip2Captioner(str(root / "captioner"), device="cpu", batch_size=100)
     images = [w.render(s) for s in scene_list]
     beam = cap.caption(images)
     torch.manual_seed(seed)
     samples = cap.caption(images, do_sample=True)
-    clip = _clip(root, w)
+    clip = evaluator(tier, root)
+    qb = caption_quality(beam, scene_list, images, tier, clip=clip)
+    qs = caption_quality(samples, scene_list, images, tier, clip=clip)
     out: dict[str, Any] = {
-        "captioner_beam_r1": toy_clip_recall(beam, images, clip)["R@1"],
-        "captioner_beam_grammatical": sum(map(w.is_grammatical, beam)) / len(beam),
-        "captioner_sample_r1": toy_clip_recall(samples, images, clip)["R@1"],
-        "captioner_sample_grammatical": sum(map(w.is_grammatical, samples)) / len(samples),
-        "captioner_beam_main_correct": sum(w.detail_report(c, s)["main"] for c, s in zip(beam, scene_list))
-        / len(beam),
+        "captioner_beam_r1": qb["R@1"],
+        "captioner_beam_grammatical": qb["grammatical"],
+        "captioner_sample_r1": qs["R@1"],
+        "captioner_sample_grammatical": qs["grammatical"],
+        "captioner_beam_main_correct": qb["main_correct"],
     }
-    from rewardkit.toy.claims import claim_metrics
-
-    for name, caps in (("beam", beam), ("sample", samples)):
-        claims = claim_metrics(caps, scene_list, w)
-        out[f"captioner_{name}_claim_precision"] = claims["claim_precision"]
-        out[f"captioner_{name}_claim_recall"] = claims["claim_recall"]
-    out.update(detail_shares(samples, scene_list, w))
+    for name, q in (("beam", qb), ("sample", qs)):
+        out[f"captioner_{name}_claim_precision"] = q["claim_precision"]
+        out[f"captioner_{name}_claim_recall"] = q["claim_recall"]
+    out["captioner_sample_detail_share"] = qs["detail_share"]
+    for kind in w.DETAILS:
+        out[f"captioner_detail_correct_{kind}"] = qs[f"correct_{kind}"]
+        out[f"captioner_detail_stated_{kind}"] = qs[f"stated_{kind}"]
     out["examples"] = [
         {"terse": w.terse(s), "beam": b, "sample": x} for s, b, x in list(zip(scene_list, beam, samples))[:5]
     ]
@@ -186,6 +146,7 @@ def measure_captioner(
 
 
 def measure_all(
+    tier: ToyTier,
     n: int = 1000,
     seed: int = 1000,
     root: Path | None = None,
@@ -193,37 +154,37 @@ def measure_all(
     *,
     unseen: bool = False,
     scene_list: list[Any] | None = None,
-    w: Any = sc,
 ) -> dict[str, Any]:
-    """Every quality bar on ``n`` fresh scenes from ``seed``; ``passed`` says which bars hold.
+    """Every quality bar of ``tier`` on ``n`` fresh scenes from ``seed``; ``passed`` says which bars hold.
 
     With ``unseen``, also the overlap of the set with every training pool and every bar again on
     the part no model saw in training (``res["unseen"]``); R@1 there ranks among fewer images.
-    The toy-hard tier (``w``) measures on its compositional split, which no training pool can
-    hold: its overlap is reported and the bars are measured once.
+    A tier whose evaluation scenes come from a compositional split (toy-hard), which no training
+    pool can hold, reports its overlap and measures the bars once.
     """
-    scene_list = held_out(n, seed, w) if scene_list is None else scene_list
+    w = tier.world()
+    scene_list = eval_set(tier, n, seed)[0] if scene_list is None else scene_list
     res: dict[str, Any] = {"n": len(scene_list), "seed": seed}
-    if w is not sc:
+    if w.COMPOSITIONAL:
         from rewardkit.toy.overlap import overlap_report
 
-        res["overlap"] = overlap_report(scene_list, w=w)
+        res["overlap"] = overlap_report(scene_list, tier)
     elif unseen:
         from rewardkit.toy.overlap import overlap_report, seen_by
 
-        res["overlap"] = overlap_report(scene_list)
-        fresh = [s for s, seen in zip(scene_list, seen_by(scene_list)["any"]) if not seen]
+        res["overlap"] = overlap_report(scene_list, tier)
+        fresh = [s for s, seen in zip(scene_list, seen_by(scene_list, tier)["any"]) if not seen]
         log(f"{len(fresh)} of {len(scene_list)} scenes unseen in training")
-        res["unseen"] = measure_all(seed=seed, root=root, log=log, scene_list=fresh)
+        res["unseen"] = measure_all(tier, seed=seed, root=root, log=log, scene_list=fresh)
     for name, fn in (
-        ("clip", lambda: measure_clip(scene_list, root, w)),
-        ("itm", lambda: measure_itm(scene_list, seed, root, w)),
-        ("ref", lambda: measure_ref(scene_list, seed, root, w)),
-        ("captioner", lambda: measure_captioner(scene_list, seed, root, log, w)),
+        ("clip", lambda: measure_clip(scene_list, tier, root)),
+        ("itm", lambda: measure_itm(scene_list, seed, tier, root)),
+        ("ref", lambda: measure_ref(scene_list, seed, tier, root)),
+        ("captioner", lambda: measure_captioner(scene_list, seed, tier, root)),
     ):
         res.update(fn())
         log(f"measured {name}")
-    res["passed"] = {k: _holds(res.get(k), op, v) for k, (op, v) in bars(w).items()}
+    res["passed"] = {k: _holds(res.get(k), op, v) for k, (op, v) in tier.quality_bars().items()}
     return res
 
 

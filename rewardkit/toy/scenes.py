@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
+
+from rewardkit.toy import negatives
+from rewardkit.toy.negatives import Corruptions
 
 if TYPE_CHECKING:
     from PIL import Image
 
+NAME = "toy"
 IMAGE_SIZE = 64
 SHAPES = ("circle", "square", "triangle", "diamond")
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -37,6 +41,21 @@ _QUADRANT_CENTER = {
 
 DETAILS = ("size", "position", "others", "background")
 """The attribute kinds a description may add to the terse caption."""
+
+CELL_ATTRIBUTES: dict[str, tuple[str, ...]] = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES)}
+"""Per-quadrant attributes the toy models' training probes read (class 0 = empty quadrant)."""
+
+CONTEXT_LENGTH = 48  # toy CLIP text positions
+QFORMER_POSITIONS = 64  # toy Q-Former text positions
+ITM_MAX_LENGTH = 64  # tokens of a caption the toy ITM reads (quality bars)
+CLIP_VISION = {"layers": [1, 1, 1, 1], "width": 16}
+"""Toy CLIP's image tower: a small ModifiedResNet (its depth fixed)."""
+COMPOSITIONAL = False
+"""Whether evaluation scenes come from a split no training pool can hold (toy: no; see ``toy quality --unseen``)."""
+CLAIM_ATTRIBUTES = ("size", "position")
+"""What a caption may state of an object besides its colour and shape (:mod:`rewardkit.toy.claims`)."""
+STATES_RELATIONS = False
+"""Whether descriptions state other objects' relations to the main one (toy-hard)."""
 
 
 @dataclass(frozen=True)
@@ -307,32 +326,6 @@ def detail_report(caption: str, scene: Scene) -> dict[str, bool | None]:
     return out
 
 
-def iter_set(
-    n: int, seed: int, n_refs: int = 5, world: Any = None
-) -> Iterator[tuple[str, Any, dict[str, Any]]]:
-    """``(id, scene, row)`` for a toy captions file: caption (full), terse, references, scene (distinct).
-
-    ``world``: another tier's scene module (ids ``toy-hard-…``); this module by default.
-    """
-    import sys
-
-    w = world or sys.modules[__name__]
-    prefix = "toy" if world is None else f"toy-{w.NAME}"
-    rng = random.Random(seed + 1_000_003)
-    width = max(5, len(str(n - 1)))
-    for i, scene in enumerate(w.distinct_scenes(n, seed)):
-        sid = f"{prefix}-{seed}-{i:0{width}d}"
-        row = {
-            "id": sid,
-            "image": f"images/{sid}.png",
-            "caption": w.full(scene),
-            "terse": w.terse(scene),
-            "references": w.references(scene, rng, n_refs),
-            "scene": scene.to_dict(),
-        }
-        yield sid, scene, row
-
-
 def pixels(scene_list: Sequence[Any], draw: Any = None) -> Any:
     """A uint8 tensor ``[n, 3, H, W]`` of rendered scenes (training and fast evaluation); ``draw``: another tier's ``render``."""
     import numpy as np
@@ -340,3 +333,25 @@ def pixels(scene_list: Sequence[Any], draw: Any = None) -> Any:
 
     arr = np.stack([np.asarray((draw or render)(s)) for s in scene_list])
     return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
+
+
+# ---------------------------------------------------------------- hard negatives
+
+CORRUPTIONS = Corruptions(
+    attributes=CELL_ATTRIBUTES,
+    stated_by={"size": "size"},
+    positions=POSITIONS,
+    backgrounds=tuple(BACKGROUNDS),
+    details=DETAILS,
+    claims=describe,  # without rng a description is a function of the scene and the detail
+)
+"""What a toy hard negative may change (:mod:`rewardkit.toy.negatives`)."""
+
+
+def corrupt(scene: Scene, rng: random.Random, detail: dict[str, bool] | None = None) -> Scene:
+    """The scene with one attribute changed that a description with ``detail`` states (all kinds by default).
+
+    Kinds: an object's colour or shape, its size, its position (to a free quadrant), the
+    background, or a colour swap between two objects; only the main object unless ``others``.
+    """
+    return negatives.corrupt(scene, rng, detail, CORRUPTIONS)

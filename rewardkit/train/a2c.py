@@ -161,9 +161,9 @@ class ImageSource:
         """The ``n`` images of a step (deterministic in step and rank: resuming replays the same data)."""
         rng = random.Random(f"{self.seed}-{step}-{rank}")
         if self.data in TOY_DATA:
-            from rewardkit.toy.models import world
+            from rewardkit.registry import TIERS
 
-            w = world(self.data)
+            w = TIERS.get(self.data).world()
             return [w.render(w.sample_scene(rng)) for _ in range(n)]
         from rewardkit.io.images import load_image
 
@@ -533,13 +533,14 @@ class A2CTrainer:
         ``toy-hard`` probes on its compositional split with ``toy-hard-clip``."""
         from rewardkit.backends.blip2_captioner import VLRM_GENERATION
         from rewardkit.bench.benchmarks import get_benchmark
-        from rewardkit.toy.models import world
-        from rewardkit.toy.quality import _clip, toy_clip_recall
+        from rewardkit.registry import TIERS
+        from rewardkit.toy.evaluation import evaluator, toy_clip_recall
 
-        w = world(self.config.data)
+        tier = TIERS.get(self.config.data)
+        w = tier.world()
         if self.probe is None:
             scene_list = w.distinct_scenes(self.config.probe_size, 10_000 + self.config.seed)
-            self.probe = ([w.render(s) for s in scene_list], _clip(None, w))
+            self.probe = ([w.render(s) for s in scene_list], evaluator(tier))
         images, clip = self.probe
         self.model.eval()
         caps = []

@@ -2,8 +2,11 @@
 
 import pytest
 
+from rewardkit.registry import TIERS
 from rewardkit.toy import hard, scenes
 from rewardkit.toy.claims import ClaimCount, claim_metrics, count_claims
+
+TOY_TIER, HARD_TIER = TIERS.get("toy"), TIERS.get("toy-hard")
 
 # toy: a large red circle (top left) and a small blue square (bottom right) on gray.
 # Its full description states 7 facts: 2 objects x (exists, size, position) + the background.
@@ -52,7 +55,7 @@ HARD = hard.Scene(
     ],
 )
 def test_toy_claims_hand_counted(caption, expected):
-    assert count_claims(caption, TOY) == ClaimCount(*expected[:2], 7, expected[2])
+    assert count_claims(caption, TOY, TOY_TIER) == ClaimCount(*expected[:2], 7, expected[2])
 
 
 @pytest.mark.parametrize(
@@ -79,7 +82,7 @@ def test_toy_claims_hand_counted(caption, expected):
 )
 def test_hard_claims_hand_counted(caption, expected):
     stated, true, covered = expected
-    assert count_claims(caption, HARD, hard) == ClaimCount(stated, true, 15, covered)
+    assert count_claims(caption, HARD, HARD_TIER) == ClaimCount(stated, true, 15, covered)
 
 
 def test_claim_metrics_pool_claims_over_captions():
@@ -87,19 +90,20 @@ def test_claim_metrics_pool_claims_over_captions():
         "a red circle.",
         "a small red circle in the top left and a large blue square in the bottom right.",
     ]
-    m = claim_metrics(caps, [TOY, TOY])
+    m = claim_metrics(caps, [TOY, TOY], TOY_TIER)
     assert m["claim_precision"] == pytest.approx((1 + 4) / (1 + 6))
     assert m["claim_recall"] == pytest.approx((1 + 4) / (7 + 7))
     assert m["grammatical"] == 1.0
     assert m["claims"]["with_false_claim"] == 0.5
-    empty = claim_metrics(["", "a a a"], [TOY, TOY])
+    empty = claim_metrics(["", "a a a"], [TOY, TOY], TOY_TIER)
     assert empty["claim_precision"] is None and empty["claim_recall"] == 0 and empty["grammatical"] == 0
 
 
 def test_generated_full_descriptions_are_exact_on_both_tiers():
-    for w in (scenes, hard):
+    for tier in (TOY_TIER, HARD_TIER):
+        w = tier.world()
         sc = w.distinct_scenes(40, 7)
-        m = claim_metrics([w.full(s) for s in sc], sc, w)
+        m = claim_metrics([w.full(s) for s in sc], sc, tier)
         assert m["claim_precision"] == 1.0 and m["claim_recall"] == 1.0 and m["grammatical"] == 1.0
-        terse = claim_metrics([w.terse(s) for s in sc], sc, w)
+        terse = claim_metrics([w.terse(s) for s in sc], sc, tier)
         assert terse["claim_precision"] == 1.0 and terse["claim_recall"] < 0.3

@@ -8,11 +8,14 @@ from typer.testing import CliRunner
 
 from rewardkit.cli.main import app
 from rewardkit.presets import build_evaluator, build_reward
-from rewardkit.registry import MODELS, TOY_HARD_WEIGHTS, TOY_WEIGHTS
+from rewardkit.registry import MODELS, TIERS, TOY_HARD_WEIGHTS, TOY_WEIGHTS
 from rewardkit.toy import hard as h
 from rewardkit.toy import quality as q
+from rewardkit.toy.evaluation import eval_set
 
-SCENES = q.held_out(200, 4242, h)  # compositional split; the data card measures seed 1000
+TIER = TIERS.get("toy-hard")
+
+SCENES = eval_set(TIER, 200, 4242)[0]  # compositional split; the data card measures seed 1000
 
 
 def test_weights_are_shipped_small_and_safetensors():
@@ -48,14 +51,14 @@ def test_presets_load_offline_and_prefer_the_full_description(preset, components
 def test_evaluator_retrieves_full_descriptions_on_the_compositional_split():
     # measured 0.712 / 0.009 on 1,000 scenes (seed 1000): under the 0.90 bar of HARD_BARS, which the
     # data card reports as not met; this guards the shipped model against regressions
-    res = q.measure_clip(q.held_out(1000, 4242, h), None, h)
+    res = q.measure_clip(eval_set(TIER, 1000, 4242)[0], TIER)
     assert res["clip_r1_full"] >= 0.65 and res["clip_r1_terse"] <= 0.10, res
 
 
 def test_itm_and_ref_on_the_compositional_split():
     # ITM measured 0.712 on 1,000 scenes (bar 0.90, not met); ref 1.000 (bar 0.95, met)
-    assert q.measure_itm(SCENES, seed=1, w=h)["itm_prefers_true"] >= 0.62
-    assert q.measure_ref(SCENES, seed=1, w=h)["ref_prefers_grammatical"] >= 0.95
+    assert q.measure_itm(SCENES, 1, TIER)["itm_prefers_true"] >= 0.62
+    assert q.measure_ref(SCENES, 1, TIER)["ref_prefers_grammatical"] >= 0.95
 
 
 @pytest.mark.slow

@@ -8,12 +8,15 @@ from typer.testing import CliRunner
 
 from rewardkit.cli.main import app
 from rewardkit.presets import build_evaluator, build_reward
-from rewardkit.registry import MODELS, TOY_WEIGHTS
+from rewardkit.registry import MODELS, TIERS, TOY_WEIGHTS
 from rewardkit.toy import quality as q
 from rewardkit.toy import scenes as sc
+from rewardkit.toy.evaluation import eval_set, evaluator
+
+TIER = TIERS.get("toy")
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "toy"
-SCENES = q.held_out(200, 4242)  # fresh scenes: training used seeds 0-2, the data card 1000
+SCENES = eval_set(TIER, 200, 4242)[0]  # fresh scenes: training used seeds 0-2, the data card 1000
 
 
 def test_weights_are_shipped_small_and_safetensors():
@@ -39,21 +42,21 @@ def test_toy_preset_loads_through_the_public_loaders():
 
 
 def test_toy_clip_bars():
-    res = q.measure_clip(q.held_out(1000, 4242))  # recall bars are defined on 1,000 scenes
+    res = q.measure_clip(eval_set(TIER, 1000, 4242)[0], TIER)  # recall bars are defined on 1,000 scenes
     assert res["clip_r1_terse"] <= 0.10, res
     assert res["clip_r1_full"] >= 0.95, res
 
 
 def test_toy_itm_prefers_the_true_description():
-    assert q.measure_itm(SCENES, seed=1)["itm_prefers_true"] >= 0.95
+    assert q.measure_itm(SCENES, 1, TIER)["itm_prefers_true"] >= 0.95
 
 
 def test_toy_ref_prefers_grammatical_text():
-    assert q.measure_ref(SCENES, seed=1)["ref_prefers_grammatical"] >= 0.95
+    assert q.measure_ref(SCENES, 1, TIER)["ref_prefers_grammatical"] >= 0.95
 
 
 def test_toy_captioner_is_terse_under_beam_and_detailed_when_sampled():
-    res = q.measure_captioner(SCENES, seed=1)
+    res = q.measure_captioner(SCENES, 1, TIER)
     assert res["captioner_beam_grammatical"] >= 0.95 and res["captioner_beam_r1"] <= 0.15, res
     assert res["captioner_sample_detail_share"] >= 0.25, res
     assert res["captioner_beam_main_correct"] >= 0.6, res
@@ -88,7 +91,7 @@ def test_a2c_policy_retrieves_far_better_than_sft_and_stays_grammatical():
     from rewardkit.bench.benchmarks import get_benchmark
 
     images = [sc.render(s) for s in SCENES[:100]]
-    clip = q._clip(None)
+    clip = evaluator(TIER)
     decoding = get_benchmark("toy").generation
     r1 = {}
     for name in ("toy-captioner", "toy-a2c"):
