@@ -379,14 +379,20 @@ preset, rows, device, bs, name = sys.argv[1:6]
 good = [json.loads(x) for x in Path(rows).read_text().splitlines() if x.strip()]
 images = [Image.open(Path(rows).parent / r["image"]).convert("RGB") for r in good]
 caps = [r["caption"] for r in good]
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+def peak_gb():
+    # VmHWM: this process's own high-water mark (ru_maxrss would carry the parent's over fork + exec)
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+before = peak_gb()
 if name == "evaluator":
     ev = build_evaluator(preset, device=device, dtype="bf16", batch_size=int(bs))
     ev.encode_images(images, None)
     ev.encode_texts(caps)
 else:
     build_reward(preset, only=[name], device=device, dtype="bf16", batch_size=int(bs)).score(caps, images=images)
-print(json.dumps({"peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+print(json.dumps({"peak_rss_gb": peak_gb(),
                   "rss_before_loading_gb": before}))
 """
 

@@ -131,13 +131,16 @@ class Judges:
     def measure(self, captions: list[str]) -> dict[str, list[float]]:
         """Per-scene measures of one caption per evaluation scene."""
         from rewardkit.functional.retrieval import retrieval_ranks
+        from rewardkit.registry import TIERS
         from rewardkit.toy import hard
         from rewardkit.toy.claims import count_claims
 
         def hits(sim: Any) -> list[float]:
             return [float(r == 1) for r in retrieval_ranks(sim).tolist()]
 
-        counts = [count_claims(c, s, hard) for c, s in zip(captions, self.scenes, strict=True)]
+        counts = [
+            count_claims(c, s, TIERS.get("toy-hard")) for c, s in zip(captions, self.scenes, strict=True)
+        ]
         return {
             "judge_R@1": hits(self.judge.encode_texts(captions) @ self.judge_img.T),
             "evaluator_R@1": hits(self.evaluator.encode_texts(captions) @ self.evaluator_img.T),

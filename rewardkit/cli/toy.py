@@ -62,9 +62,22 @@ def train_models(
     only: str = typer.Option(
         "clip,itm,captioner",
         "--only",
-        help="Comma-separated: clip, itm, captioner (captioner also writes opt).",
+        help="Comma-separated: clip, itm, captioner (captioner also writes opt), judge (toy-hard's held-out "
+        "evaluator, used by no preset).",
     ),
     tier: str = typer.Option("toy", "--tier", help=f"A toy tier: {TIER_NAMES} (`rewardkit list tiers`)."),
+    init: Path | None = typer.Option(
+        None,
+        "--init",
+        help="Continue the clip/itm saved in this folder (its clip/, itm/) with the tier's 'continue' budget "
+        "instead of training from scratch.",
+    ),
+    checkpoint: Path | None = typer.Option(
+        None,
+        "--checkpoint",
+        help="Folder for resumable training state (one subfolder per model, saved every ~2 min): run the "
+        "same command again after a stop and it continues where it stopped.",
+    ),
 ) -> None:
     """Train the toy models (each at most ~20 min on 2 CPU cores) and save them in loader formats."""
     from rewardkit.registry import TIERS
@@ -87,17 +100,50 @@ def train_models(
     if root.exists() and not root.is_dir():
         raise RewardkitError(f"--out {out} is a file; choose a folder")
     parts = {p.strip() for p in only.split(",") if p.strip()}
-    known = {"clip", "itm", "captioner"}
+    known = {"clip", "itm", "captioner", "judge"}
     unknown = parts - known
     if unknown:
         raise RewardkitError(
             f"--only: unknown part(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
         )
+    if "judge" in parts and "judge" not in budget:
+        raise RewardkitError(f"--only judge: the {spec.name} tier has no judge (only toy-hard does)")
+    if init is not None:
+        if "continue" not in budget:
+            raise RewardkitError(
+                f"--init: the {spec.name} tier has no 'continue' budget (only toy-hard does)"
+            )
+        for part in parts & {"clip", "itm"}:
+            if not (init / part).is_dir():
+                raise RewardkitError(f"--init {init}: no {part}/ folder in it")
+        if parts - {"clip", "itm"}:
+            raise RewardkitError("--init continues clip and itm only; train the others without --init")
     console = Console(stderr=True)
+
+    def state(part: str) -> Path | None:
+        return None if checkpoint is None else checkpoint.expanduser() / part
+
+    def settings(part: str) -> dict:
+        if init is None:
+            return dict(budget.get(part, {}), checkpoint=state(part))
+        return dict(budget["continue"][part], init=init / part, checkpoint=state(part))
+
     if "clip" in parts:
-        train_clip(root / "clip", seed=seed, tier=spec, log=console.print, **budget.get("clip", {}))
+        train_clip(root / "clip", seed=seed, tier=spec, log=console.print, **settings("clip"))
     if "itm" in parts:
-        train_itm(root / "itm", seed=seed, tier=spec, log=console.print, **budget.get("itm", {}))
+        train_itm(root / "itm", seed=seed, tier=spec, log=console.print, **settings("itm"))
+    if "judge" in parts:
+        from rewardkit.toy.training.common import JUDGE_SEED_OFFSET
+
+        judge_seed = seed + JUDGE_SEED_OFFSET
+        train_clip(
+            root / "judge",
+            seed=judge_seed,
+            pool_seed=judge_seed,
+            tier=spec,
+            log=console.print,
+            **settings("judge"),
+        )
     if "captioner" in parts:
         train_captioner(
             root / "opt",

@@ -20,12 +20,22 @@ N_QUERY = 8
 
 Log = Callable[[str], None]
 
-HARD_BUDGET: dict[str, dict[str, int]] = {
+HARD_BUDGET: dict[str, dict[str, Any]] = {
     "clip": {"steps": 1000, "batch": 160},
     "itm": {"vision_steps": 1200, "vision_pool": 24_000, "steps": 700},
     "captioner": {"stage2_steps": 1800, "sft_steps": 400},
+    # the held-out judge: deeper than the reward CLIP, its own seed and scene pool (seed + 5)
+    "judge": {"steps": 1500, "batch": 160, "hard_negatives": 0.25, "vision_layers": 5, "text_layers": 3},
+    # ``--init``: continue saved models (the shipped toy-hard CLIP and ITM are these continuations)
+    "continue": {
+        "clip": {"steps": 1500, "batch": 160, "lr": 1e-3, "warmup": 50, "hard_negatives": 0.25},
+        "itm": {"steps": 2000, "lr": 5e-4, "warmup": 50},
+    },
 }
-"""Training budgets of the hard tier's models (``toy train-models --tier hard``): ~20 min each on one core."""
+"""Training budgets of the hard tier's models (``toy train-models --tier hard``); see data_cards/toy-hard.md."""
+
+JUDGE_SEED_OFFSET = 5
+"""The judge trains with seed ``--seed + 5`` on ``scenes(16_000, --seed + 5)``: a pool no other model sees."""
 
 
 def normalise(pix: torch.Tensor) -> torch.Tensor:
