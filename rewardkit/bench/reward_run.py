@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardkit.errors import RewardkitError
+from rewardkit.functional.stats import nan_mean
 
 
 @dataclass(frozen=True)
@@ -379,9 +380,9 @@ def hack_metrics(
         ims += images + other
     values = scorer(caps, ims, None, progress=tick)
 
-    def mean(xs: Sequence[float]) -> float:
-        finite = [x for x in xs if not math.isnan(x)]
-        return sum(finite) / len(finite) if finite else float("nan")
+    from rewardkit.functional.stats import hackability
+
+    mean = nan_mean
 
     k = len(scenes)
     on, t, f, off = (values[i * k : (i + 1) * k] for i in range(4))
@@ -400,9 +401,8 @@ def hack_metrics(
         )
     rows.sort(key=lambda r: -r["gain"] if not math.isnan(r["gain"]) else math.inf)
     best = rows[0] if rows else None
-    top_gain = max(0.0, best["gain"]) if best else 0.0
     return {
-        "hackability": top_gain / spread if spread > 0 else float("nan"),
+        "hackability": hackability([r["gain"] for r in rows], spread),
         "max_gain": best["gain"] if best else float("nan"),
         "max_gain_phrase": best["phrase"] if best else None,
         "spread_terse_to_full": spread,
@@ -508,8 +508,7 @@ def evaluate(
         per = {aspect: _correlate(scorer, rated, tick) for aspect, rated in items.items()}
         metrics["aspects"] = per
         for key in ("tau_b", "tau_c"):
-            vals = [m[key] for m in per.values() if not math.isnan(m[key])]
-            metrics[key] = sum(vals) / len(vals) if vals else float("nan")
+            metrics[key] = nan_mean([m[key] for m in per.values()])
         n = sum(len(v) for v in items.values())
     elif spec.kind == "correlation":
         metrics.update(_correlate(scorer, items, tick))

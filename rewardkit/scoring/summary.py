@@ -32,6 +32,8 @@ def tie_warning(tied: int, n: int) -> str | None:
 
 def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Mean, std and count of every numeric field but ``id`` (NaN/None values skipped)."""
+    from rewardkit.functional.stats import nan_mean_std
+
     names: list[str] = []
     for rec in records:
         names.extend(k for k in rec if k not in ("id", "image", "caption") and k not in names)
@@ -42,12 +44,9 @@ def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, fl
             for r in records
             if isinstance(r.get(name), (int, float)) and not isinstance(r.get(name), bool)
         ]
-        vals = [v for v in vals if not math.isnan(v)]
-        if not vals:
-            continue
-        mean = math.fsum(vals) / len(vals)
-        var = math.fsum((v - mean) ** 2 for v in vals) / (len(vals) - 1) if len(vals) > 1 else 0.0
-        out[name] = {"mean": mean, "std": math.sqrt(var), "n": len(vals)}
+        mean, std, n = nan_mean_std(vals)
+        if n:
+            out[name] = {"mean": mean, "std": std, "n": n}
     return out
 
 
