@@ -62,6 +62,7 @@ def evaluator_metrics(
 
     from rewardkit.functional import clip_recall, clip_score, ref_clip_score, tied_rankings
     from rewardkit.functional.clip import corpus_clip_score
+    from rewardkit.functional.stats import nan_mean_std
     from rewardkit.scoring.rows import RowError, load_row_image
 
     distinct: dict[str, int] = {}
@@ -151,9 +152,7 @@ def evaluator_metrics(
             return out
         out["RefCLIPScore"] = float(ref_clip_score(cs[ref_rows], best_t).mean())
         script = ref_clip_score(cs[ref_rows], best_t, definition="clipscore.py")
-        out["RefCLIPScore_clipscore_py"] = (
-            float(script[~script.isnan()].mean()) if (~script.isnan()).any() else math.nan
-        )
+        out["RefCLIPScore_clipscore_py"] = nan_mean_std(script)[0]
     return out
 
 

@@ -93,14 +93,9 @@ class A2CTrainer:
             batch_size=batch,
             backends=shared,
         )
-        groups = [
-            {"params": model.policy_parameters(), "lr": config.lr},
-            {"params": model.value_parameters(), "lr": config.value_lr or config.lr},
-        ]
-        optimizer = torch.optim.Adam(groups, weight_decay=config.weight_decay)
-        warm = max(1, config.warmup_steps)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warm))
-        self.model, self.optimizer, self.scheduler = self.acc.prepare(model, optimizer, scheduler)
+        self.model, self.optimizer, self.scheduler = self.acc.prepare(
+            model, *model.configure_optimizers(config)
+        )
         self.rollout = Rollout(
             self.core,
             self.tokenizer,
@@ -115,16 +110,9 @@ class A2CTrainer:
         self._last_batch: tuple[torch.Tensor, ...] | None = None
         self.callbacks: dict[str, list[Callable[..., None]]] = defaultdict(list)
         self._attach_registered_callbacks()
-
-    # the rollout's pieces under the trainer's names
-    def sample(self, image_embeds: torch.Tensor, n: int, **generation: Any) -> Any:
-        return self.rollout.sample(image_embeds, n, **generation)
-
-    def pixel_values(self, images: Any) -> torch.Tensor:
-        return self.rollout.pixel_values(images)
-
-    def score_components(self, caps: list[str], images: list[Any], ended: list[bool]) -> Any:
-        return self.rollout.score_components(caps, images, ended)
+        # the rollout's pieces under the names the trainer has always had
+        self.sample, self.pixel_values = self.rollout.sample, self.rollout.pixel_values
+        self.score_components = self.rollout.score_components
 
     @property
     def core(self) -> A2CModel:

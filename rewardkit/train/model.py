@@ -57,6 +57,17 @@ class A2CModel(nn.Module):
         lora = [p for n, p in self.lm.named_parameters() if "lora_" in n]
         return lora + list(self.value_head.parameters())
 
+    def configure_optimizers(self, config: TrainConfig) -> tuple[torch.optim.Optimizer, Any]:
+        """Adam over the policy (``lr``) and the value path (``value_lr``; VLRM: no weight decay), linear warm-up."""
+        groups = [
+            {"params": self.policy_parameters(), "lr": config.lr},
+            {"params": self.value_parameters(), "lr": config.value_lr or config.lr},
+        ]
+        optimizer = torch.optim.Adam(groups, weight_decay=config.weight_decay)
+        warm = max(1, config.warmup_steps)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warm))
+        return optimizer, scheduler
+
     def image_embeds(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Frozen vision-encoder states (no gradient unless the encoder is trainable)."""
         grad = any(p.requires_grad for p in self.blip2.vision_model.parameters())
