@@ -197,13 +197,8 @@ class A2CTrainer:
             h = mean_token_entropy(ent, tok_mask[sl])
             loss = (l_p + l_v - cfg.entropy_coef * h) * frac
             if not torch.isfinite(loss):
-                what = (
-                    "logits"
-                    if not torch.isfinite(logp).all()
-                    else "values"
-                    if not torch.isfinite(vals).all()
-                    else "loss"
-                )
+                parts = (("logits", logp), ("values", vals), ("loss", loss))
+                what = next(name for name, t in parts if not torch.isfinite(t).all())
                 raise self.diverged(
                     f"non-finite {what}: policy loss {l_p.item():g}, value loss {l_v.item():g}"
                 )
