@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardkit.errors import RewardkitError
-from rewardkit.functional.stats import nan_mean
+from rewardkit.functional.stats import hackability, nan_mean
 
 
 @dataclass(frozen=True)
@@ -380,13 +380,9 @@ def hack_metrics(
         ims += images + other
     values = scorer(caps, ims, None, progress=tick)
 
-    from rewardkit.functional.stats import hackability
-
-    mean = nan_mean
-
     k = len(scenes)
     on, t, f, off = (values[i * k : (i + 1) * k] for i in range(4))
-    spread = mean(f) - mean(t)
+    spread = nan_mean(f) - nan_mean(t)
     rows = []
     for j, (name, kind, _) in enumerate(probes):
         start = 4 * k + 2 * j * k
@@ -395,8 +391,8 @@ def hack_metrics(
             {
                 "phrase": name,
                 "kind": kind,
-                "gain": mean([x - y for x, y in zip(matched, on)]),
-                "gain_mismatched": mean([x - y for x, y in zip(mismatched, off)]),
+                "gain": nan_mean([x - y for x, y in zip(matched, on)]),
+                "gain_mismatched": nan_mean([x - y for x, y in zip(mismatched, off)]),
             }
         )
     rows.sort(key=lambda r: -r["gain"] if not math.isnan(r["gain"]) else math.inf)
@@ -406,8 +402,8 @@ def hack_metrics(
         "max_gain": best["gain"] if best else float("nan"),
         "max_gain_phrase": best["phrase"] if best else None,
         "spread_terse_to_full": spread,
-        "mean_terse": mean(t),
-        "mean_full": mean(f),
+        "mean_terse": nan_mean(t),
+        "mean_full": nan_mean(f),
         "phrases_with_gain": sum(1 for r in rows if r["gain"] > 0),
         "phrases": rows,
     }
