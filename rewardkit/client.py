@@ -155,14 +155,16 @@ class RemoteReward:
         return values
 
     def _finish(self, values: dict[str, list[float]], kwargs: dict[str, Any]) -> list[float]:
+        from rewardkit.functional.stats import nan_mean_std
+
         log_metric = kwargs.get("log_metric")
         if callable(log_metric):
             for comp, vals in values.items():
                 if comp == "total":
                     continue
-                finite = [v for v in vals if not math.isnan(v)]
-                if finite:
-                    log_metric(f"{self.name}/{comp}", math.fsum(finite) / len(finite))
+                mean, _, n = nan_mean_std(vals)
+                if n:
+                    log_metric(f"{self.name}/{comp}", mean)
         return values["total"]
 
     def __call__(

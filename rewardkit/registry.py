@@ -462,6 +462,11 @@ for _name in ("toy", "toy-esper"):
 for _name in ("toy-hard", "toy-hard-rs", "toy-hard-esper"):
     TRAINING.register(_name, "rewardkit.train.config:TOY_HARD")
 
+TRAIN_CALLBACKS: Registry[Any] = Registry("training callback")
+"""By training data (a toy tier): ``attach(trainer)`` adding that data's callbacks, e.g. the toy probe."""
+for _name in ("toy", "toy-hard"):
+    TRAIN_CALLBACKS.register(_name, "rewardkit.toy.probe:attach_probe")
+
 BENCHMARKS: Registry[Any] = Registry("benchmark")
 """Benchmarks of every kind, one line each: captioning (a ``BenchmarkSpec``: items loader, evaluator,
 decoding) and reward benchmarks (a ``RewardBenchmark``: kind ``correlation``, ``pairwise`` or

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardkit.errors import RewardkitError
+from rewardkit.functional.stats import hackability, nan_mean
 
 
 @dataclass(frozen=True)
@@ -379,13 +380,9 @@ def hack_metrics(
         ims += images + other
     values = scorer(caps, ims, None, progress=tick)
 
-    def mean(xs: Sequence[float]) -> float:
-        finite = [x for x in xs if not math.isnan(x)]
-        return sum(finite) / len(finite) if finite else float("nan")
-
     k = len(scenes)
     on, t, f, off = (values[i * k : (i + 1) * k] for i in range(4))
-    spread = mean(f) - mean(t)
+    spread = nan_mean(f) - nan_mean(t)
     rows = []
     for j, (name, kind, _) in enumerate(probes):
         start = 4 * k + 2 * j * k
@@ -394,20 +391,19 @@ def hack_metrics(
             {
                 "phrase": name,
                 "kind": kind,
-                "gain": mean([x - y for x, y in zip(matched, on)]),
-                "gain_mismatched": mean([x - y for x, y in zip(mismatched, off)]),
+                "gain": nan_mean([x - y for x, y in zip(matched, on)]),
+                "gain_mismatched": nan_mean([x - y for x, y in zip(mismatched, off)]),
             }
         )
     rows.sort(key=lambda r: -r["gain"] if not math.isnan(r["gain"]) else math.inf)
     best = rows[0] if rows else None
-    top_gain = max(0.0, best["gain"]) if best else 0.0
     return {
-        "hackability": top_gain / spread if spread > 0 else float("nan"),
+        "hackability": hackability([r["gain"] for r in rows], spread),
         "max_gain": best["gain"] if best else float("nan"),
         "max_gain_phrase": best["phrase"] if best else None,
         "spread_terse_to_full": spread,
-        "mean_terse": mean(t),
-        "mean_full": mean(f),
+        "mean_terse": nan_mean(t),
+        "mean_full": nan_mean(f),
         "phrases_with_gain": sum(1 for r in rows if r["gain"] > 0),
         "phrases": rows,
     }
@@ -508,8 +504,7 @@ def evaluate(
         per = {aspect: _correlate(scorer, rated, tick) for aspect, rated in items.items()}
         metrics["aspects"] = per
         for key in ("tau_b", "tau_c"):
-            vals = [m[key] for m in per.values() if not math.isnan(m[key])]
-            metrics[key] = sum(vals) / len(vals) if vals else float("nan")
+            metrics[key] = nan_mean([m[key] for m in per.values()])
         n = sum(len(v) for v in items.values())
     elif spec.kind == "correlation":
         metrics.update(_correlate(scorer, items, tick))

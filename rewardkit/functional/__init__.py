@@ -3,7 +3,12 @@
 Importing this module does not import torch (CIDEr-D needs numpy); tensor functions import it when called.
 """
 
-from rewardkit.functional.a2c import advantage_moments, normalize_with_moments, normalized_advantages
+from rewardkit.functional.a2c import (
+    advantage_moments,
+    mean_token_entropy,
+    normalize_with_moments,
+    normalized_advantages,
+)
 from rewardkit.functional.assembly import token_weights, weighted_total
 from rewardkit.functional.cider import cider_d
 from rewardkit.functional.clip import (
@@ -38,8 +43,13 @@ from rewardkit.functional.returns import (
     token_returns,
     token_rewards,
 )
+from rewardkit.functional.stats import hackability, nan_mean, nan_mean_std
 
 __all__ = [
+    "hackability",
+    "mean_token_entropy",
+    "nan_mean",
+    "nan_mean_std",
     "kendall_tau",
     "kendall_tau_b",
     "kendall_tau_c",

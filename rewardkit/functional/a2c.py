@@ -89,6 +89,16 @@ def token_entropy(logits: Tensor) -> Tensor:
     return -(logp.exp() * logp).sum(-1)
 
 
+def mean_token_entropy(entropies: Tensor, mask: Tensor) -> Tensor:
+    """H, the entropy bonus: each caption's mean next-token entropy over its real tokens, then the mean over captions.
+
+    >>> import torch
+    >>> mean_token_entropy(torch.tensor([[1.0, 3.0], [4.0, 9.0]]), torch.tensor([[1.0, 1.0], [1.0, 0.0]])).item()
+    3.0
+    """
+    return _per_caption_mean(entropies, mask)
+
+
 def a2c_advantages(
     returns: Tensor,
     values: Tensor,

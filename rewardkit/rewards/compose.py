@@ -10,6 +10,7 @@ from typing import Any
 from rewardkit.errors import ArgumentError, RewardkitError
 from rewardkit.functional.arguments import column_list
 from rewardkit.functional.assembly import weighted_total
+from rewardkit.functional.stats import nan_mean_std
 from rewardkit.rewards.base import Reward, checked_inputs
 from rewardkit.rewards.inputs import TRAINER_ONLY, completion_text, completions_list, reward_inputs
 
@@ -130,9 +131,9 @@ class ComposedReward(Reward):
         log_metric = kwargs.get("log_metric")
         if callable(log_metric):
             for c in self.components:
-                finite = [v for v in values[c.name] if not math.isnan(v)]
-                if finite:
-                    log_metric(f"{self.name}/{c.name}", math.fsum(finite) / len(finite))
+                mean, _, n = nan_mean_std(values[c.name])
+                if n:
+                    log_metric(f"{self.name}/{c.name}", mean)
         return values["total"]
 
     def __repr__(self) -> str:

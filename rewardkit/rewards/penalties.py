@@ -45,6 +45,8 @@ class BadPhrasePenalty(_TokenCountPenalty):
     """Number of tokens inside a bad phrase (VLRM Section 3.4 item 3; default list + years).
 
     ``phrases`` is ``None`` (packaged list and year pattern), a list of phrases, or a file path.
+    The attribute ``phrases`` (``None`` or a tuple) is the list it counts with: whoever places the
+    penalty at its tokens (the trainer, :func:`rewardkit.functional.token_returns`) reads it from here.
 
     >>> BadPhrasePenalty(["an image of"]).score(["an image of a dog"])
     [3.0]
@@ -70,6 +72,9 @@ class BadPhrasePenalty(_TokenCountPenalty):
 
 class RepeatPenalty(_TokenCountPenalty):
     """Number of tokens inside a word already used earlier (VLRM Section 3.4 item 4).
+
+    The attribute ``exempt`` (``None``: the packaged list, or a frozenset of lower-case words) holds
+    the words that may repeat: whoever places the penalty at its tokens reads it from here.
 
     >>> RepeatPenalty().score(["a green shirt and a green shirt"])
     [1.0]

@@ -32,6 +32,8 @@ def tie_warning(tied: int, n: int) -> str | None:
 
 def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Mean, std and count of every numeric field but ``id`` (NaN/None values skipped)."""
+    from rewardkit.functional.stats import nan_mean_std
+
     names: list[str] = []
     for rec in records:
         names.extend(k for k in rec if k not in ("id", "image", "caption") and k not in names)
@@ -42,12 +44,9 @@ def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, fl
             for r in records
             if isinstance(r.get(name), (int, float)) and not isinstance(r.get(name), bool)
         ]
-        vals = [v for v in vals if not math.isnan(v)]
-        if not vals:
-            continue
-        mean = math.fsum(vals) / len(vals)
-        var = math.fsum((v - mean) ** 2 for v in vals) / (len(vals) - 1) if len(vals) > 1 else 0.0
-        out[name] = {"mean": mean, "std": math.sqrt(var), "n": len(vals)}
+        mean, std, n = nan_mean_std(vals)
+        if n:
+            out[name] = {"mean": mean, "std": std, "n": n}
     return out
 
 
@@ -63,6 +62,7 @@ def evaluator_metrics(
 
     from rewardkit.functional import clip_recall, clip_score, ref_clip_score, tied_rankings
     from rewardkit.functional.clip import corpus_clip_score
+    from rewardkit.functional.stats import nan_mean_std
     from rewardkit.scoring.rows import RowError, load_row_image
 
     distinct: dict[str, int] = {}
@@ -152,9 +152,7 @@ def evaluator_metrics(
             return out
         out["RefCLIPScore"] = float(ref_clip_score(cs[ref_rows], best_t).mean())
         script = ref_clip_score(cs[ref_rows], best_t, definition="clipscore.py")
-        out["RefCLIPScore_clipscore_py"] = (
-            float(script[~script.isnan()].mean()) if (~script.isnan()).any() else math.nan
-        )
+        out["RefCLIPScore_clipscore_py"] = nan_mean_std(script)[0]
     return out
 
 

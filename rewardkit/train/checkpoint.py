@@ -169,6 +169,54 @@ def load_latest(
     return None
 
 
+def find_checkpoint(
+    path: Path, *, log: Callable[[str], None] = print
+) -> tuple[Path, dict[str, Any], dict[str, Any]] | None:
+    """The checkpoint folder ``path`` itself when it is one, else the newest usable checkpoint of the run ``path``."""
+    if (Path(path) / "trainable.safetensors").exists():
+        return (Path(path), *read_checkpoint(Path(path)))
+    return load_latest(Path(path), log=log)
+
+
+def training_state(optimizer: Any, scheduler: Any, step: int) -> dict[str, Any]:
+    """What continues a run besides its weights: optimiser, scheduler, step and both RNG states."""
+    import random
+
+    import torch
+
+    return {
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "step": step,
+        "torch_rng": torch.get_rng_state(),
+        "python_rng": random.getstate(),
+    }
+
+
+def restore_training_state(state: dict[str, Any], optimizer: Any, scheduler: Any) -> int:
+    """Put back what :func:`training_state` saved (RNGs included); returns the step."""
+    import random
+
+    import torch
+
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    py = state["python_rng"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    return int(state["step"])
+
+
+def check_shapes(folder: Path, weights: dict[str, Any], own: dict[str, Any]) -> None:
+    """Refuse a checkpoint holding tensors the policy does not have, or has in another shape."""
+    bad = [k for k in weights if k not in own or own[k].shape != weights[k].shape]
+    if bad:
+        raise CheckpointError(
+            f"{folder}: holds {len(bad)} tensors this policy does not have or has in another shape "
+            f"(e.g. {bad[0]}); was it written with another --policy or config?"
+        )
+
+
 def read_metrics(path: Path, *, up_to: int | None = None) -> list[dict[str, Any]]:
     """The lines of ``metrics.jsonl`` that parse (a torn last line is dropped), optionally up to a step."""
     if not path.exists():

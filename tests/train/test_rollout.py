@@ -1,5 +1,5 @@
-"""The trainer's token rewards are the shared assembly: aligned with the log-probs under a real BPE tokenizer,
-weights and presence from the preset and config, advantages and losses against hand-computed values."""
+"""A step's rollout: the trainer's token rewards are the shared assembly, aligned with the log-probs under a real
+BPE tokenizer, with weights, presence and word lists from the preset and config."""
 
 from __future__ import annotations
 
@@ -11,13 +11,6 @@ import torch
 
 from rewardkit.errors import RewardkitError
 from rewardkit.functional import token_returns
-from rewardkit.functional.a2c import (
-    a2c_advantages,
-    advantage_moments,
-    normalize_with_moments,
-    normalized_advantages,
-    policy_loss,
-)
 from rewardkit.train.a2c import A2CTrainer
 from rewardkit.train.config import load_config
 from tests import tiny_models
@@ -74,7 +67,7 @@ def _rollout(trainer, n=8, seed=0):
         mask[i, : len(r)] = 1
     with torch.no_grad():
         embeds = trainer.core.image_embeds(trainer.pixel_values(images))
-    returns, comps = trainer.returns(ids, mask, ended, images)
+    returns, comps = trainer.rollout.returns(ids, mask, ended, images)
     return embeds, ids, mask, ended, returns, comps
 
 
@@ -118,9 +111,8 @@ def test_trainer_returns_line_up_with_log_probs_under_a_bpe_tokenizer(
             seq,
             ended_with_eos=ended[b],
             gamma=0.95,
-            bad_phrases=trainer.bad_phrases,
-            repeat_exempt=trainer.repeat_exempt,
-            weights=trainer.token_weights,
+            **trainer.rollout.penalty_options,
+            weights=trainer.rollout.token_weights,
         )
         assert returns[b, :n].tolist() == pytest.approx(expected, abs=1e-5), b
         assert returns[b, n:].abs().sum() == 0 and torch.isfinite(logp[b, :n]).all()
@@ -133,7 +125,7 @@ def test_a_preset_without_penalties_trains_with_none(bpe_captioner, train_config
     preset = _preset(tmp_path, preset_file, [{"name": "clip", "reward": "clip", "model": "clip"}])  # ESPER
     cfg = _config(tmp_path, train_config_file, policy=str(bpe_captioner), preset=preset, max_new_tokens=6)
     trainer = A2CTrainer(cfg, tmp_path / "run", log=lambda s: None)
-    assert trainer.token_weights == {"bad": 0.0, "repeat": 0.0, "noeos": 0.0}
+    assert trainer.rollout.token_weights == {"bad": 0.0, "repeat": 0.0, "noeos": 0.0}
     _, ids, mask, ended, returns, comps = _rollout(trainer)
     assert not all(ended)  # some captions are cut, and still no no-EOS penalty, no bad phrase
     for b in range(ids.shape[0]):
@@ -158,8 +150,8 @@ def test_penalty_weights_from_preset_and_config_are_honoured(
         tmp_path, train_config_file, policy=str(bpe_captioner), preset=preset, reward_weights={"repeat": -3.0}
     )
     trainer = A2CTrainer(cfg, tmp_path / "run", log=lambda s: None)
-    assert trainer.token_weights == {"bad": -2.0, "repeat": -3.0, "noeos": 0.0}
-    assert trainer.bad_phrases == ("a", "the")
+    assert trainer.rollout.token_weights == {"bad": -2.0, "repeat": -3.0, "noeos": 0.0}
+    assert trainer.rollout.penalty_options == {"bad_phrases": ("a", "the"), "repeat_exempt": None}
     _, ids, mask, ended, returns, comps = _rollout(trainer, seed=1)
     tok = trainer.tokenizer
     for b in range(ids.shape[0]):
@@ -180,42 +172,24 @@ def test_penalty_weights_from_preset_and_config_are_honoured(
         A2CTrainer(bad, tmp_path / "run2", log=lambda s: None)
 
 
-def test_advantage_statistics_over_processes_equal_the_concatenated_batch():
-    torch.manual_seed(0)
-    adv = torch.randn(10, 7) * 3 + 1
-    mask = (torch.rand(10, 7) > 0.3).float()
-    whole = normalized_advantages(adv, mask)
-    parts = [(adv[:4], mask[:4]), (adv[4:], mask[4:])]
-    summed = sum(advantage_moments(a, m) for a, m in parts)  # what accelerator.reduce(..., "sum") gives
-    split = torch.cat([normalize_with_moments(a, m, summed) for a, m in parts])
-    assert torch.allclose(split, whole, atol=1e-6)
-    real = adv[mask.bool()]
-    expected = torch.where(mask.bool(), (adv - real.mean()) / real.std(), torch.zeros_like(adv))
-    assert torch.allclose(whole, expected, atol=1e-5)
+def test_penalty_options_are_read_off_the_built_components():
+    from rewardkit.rewards import BadPhrasePenalty, ComposedReward, RepeatPenalty
+    from rewardkit.train.rollout import reward_weights, token_penalty_options
 
-
-def test_group_baseline_and_logprob_objective_by_hand():
-    returns = torch.tensor([[4.0, 2.0, 0.0], [1.0, 1.0, 1.0], [6.0, 0.0, 0.0], [3.0, 3.0, 0.0]])
-    values = torch.tensor([[1.0, 1.0, 9.0], [0.0, 2.0, 0.0], [2.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
-    mask = torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
-    group = torch.tensor([0, 0, 1, 1])
-    # other captions' total (first return): caption 0 -> 1, caption 1 -> 4, caption 2 -> 3, caption 3 -> 6
-    expected = torch.tensor(
-        [
-            [4 - (1 + 1) / 2, 2 - (1 + 1) / 2, 0.0],
-            [1 - (0 + 4) / 2, 1 - (2 + 4) / 2, 1 - (0 + 4) / 2],
-            [6 - (2 + 3) / 2, 0.0, 0.0],
-            [3 - (1 + 6) / 2, 3 - (1 + 6) / 2, 0.0],
-        ]
+    reward = ComposedReward(
+        {"bad": BadPhrasePenalty(["an image of"]), "repeat": (RepeatPenalty(["A", "the"]), -0.5)}
     )
-    assert torch.equal(a2c_advantages(returns, values, mask, group=group), expected)
-    assert torch.equal(a2c_advantages(returns, values, mask), (returns - values) * mask)
-    logp = torch.log(torch.tensor([[0.5, 0.25, 0.9], [0.1, 0.2, 0.4]]))
-    m = torch.tensor([[1.0, -2.0, 5.0], [0.5, 0.5, -1.0]])
-    mk = torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
-    caption0 = (math.log(0.5) * 1.0 + math.log(0.25) * -2.0) / 2
-    caption1 = (math.log(0.1) * 0.5 + math.log(0.2) * 0.5 + math.log(0.4) * -1.0) / 3
-    assert float(policy_loss(logp, m, mk, "logprob")) == pytest.approx(-(caption0 + caption1) / 2, rel=1e-6)
-    prob0 = (0.5 * 1.0 + 0.25 * -2.0) / 2
-    prob1 = (0.1 * 0.5 + 0.2 * 0.5 + 0.4 * -1.0) / 3
-    assert float(policy_loss(logp, m, mk, "prob")) == pytest.approx(-(prob0 + prob1) / 2, rel=1e-6)
+    assert token_penalty_options(reward) == {
+        "bad_phrases": ("an image of",),
+        "repeat_exempt": frozenset({"a", "the"}),
+    }
+    # a component named "bad" that is not the bad-phrase penalty leaves the packaged list in place
+    other = ComposedReward({"bad": RepeatPenalty(), "noeos": BadPhrasePenalty(["x"])})
+    assert token_penalty_options(other) == {"bad_phrases": None, "repeat_exempt": None}
+    assert reward_weights(reward, {"repeat": -3.0, "noeos": -1.0}, "p") == {
+        "bad": -1.0,
+        "repeat": -3.0,
+        "noeos": -1.0,
+    }
+    with pytest.raises(RewardkitError, match="preset 'p' has no component 'itm'; it has bad, repeat"):
+        reward_weights(reward, {"itm": 1.0}, "p")
