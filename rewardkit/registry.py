@@ -6,7 +6,7 @@ use. ``rewardkit list`` prints these tables.
 
 Registering a benchmark is one line in the ``BENCHMARKS`` block below: its name and the spec it
 points to (a ``BenchmarkSpec`` in :mod:`rewardkit.bench.benchmarks` for captioning, a
-``RewardBenchmark`` in :mod:`rewardkit.bench.reward_run` for reward benchmarks).
+``RewardBenchmark`` in :mod:`rewardkit.bench.reward_benchmarks` for reward benchmarks).
 """
 
 from __future__ import annotations
@@ -467,7 +467,7 @@ BENCHMARKS: Registry[Any] = Registry("benchmark")
 decoding) and reward benchmarks (a ``RewardBenchmark``: kind ``correlation``, ``pairwise`` or
 ``hack``, headline metric). Both carry ``kind``."""
 _CAPTIONING = "rewardkit.bench.benchmarks:BENCHMARKS."
-_REWARD = "rewardkit.bench.reward_run:REWARD_BENCHMARKS."
+_REWARD = "rewardkit.bench.reward_benchmarks:REWARD_BENCHMARKS."
 for _name in ("coco-karpathy-test", "nocaps-val", "flickr30k-test", "esp", "toy", "toy-hard"):
     BENCHMARKS.register(_name, _CAPTIONING + _name)
 for _name in (

@@ -141,7 +141,7 @@ def reward_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _key(row: dict[str, Any]) -> tuple[Any, ...]:
-    from rewardkit.bench.reward_run import REWARD_BENCHMARKS
+    from rewardkit.bench.reward_benchmarks import REWARD_BENCHMARKS
 
     spec = REWARD_BENCHMARKS.get(row["benchmark"].split("/")[0])
     head = (
@@ -170,7 +170,7 @@ def _benchmarks(rows: list[dict[str, Any]]) -> list[str]:
 
 def reward_markdown(rows: list[dict[str, Any]], cell: Any) -> list[str]:
     """README lines: one table per reward benchmark, best first."""
-    from rewardkit.bench.reward_run import REWARD_BENCHMARKS
+    from rewardkit.bench.reward_benchmarks import REWARD_BENCHMARKS
 
     out = ["# Reward models", "", REWARD_SCALE_NOTE, ""]
     for bench in _benchmarks(rows):
