@@ -11,25 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rewardkit.leaderboard.page import index_html  # noqa: F401  (re-exported)
-from rewardkit.leaderboard.results import (  # noqa: F401  (re-exported)
-    CAPTION_METRICS,
-    CLAIM_KEYS,
-    ResultError,
-    _curves,
-    check_result,
-    load_results,
-)
-from rewardkit.leaderboard.tables import (  # noqa: F401  (re-exported)
-    COLUMNS,
-    PAPER_ROWS,
-    SCALE_NOTE,
-    csv_safe,
-    flatten,
-    markdown,
-    md_cell,
-    table_rows,
-)
+from rewardkit.leaderboard.page import index_html
+from rewardkit.leaderboard.results import ResultError, _curves, load_results
+from rewardkit.leaderboard.tables import COLUMNS, csv_safe, markdown, md_cell, table_rows
+
 
 def build(
     results: Path,
