@@ -15,7 +15,6 @@ from rewardkit.registry import (
     TRAINING,
     VALUE_HEADS,
     benchmarks_of,
-    did_you_mean,
     resolve,
 )
 
@@ -78,9 +77,3 @@ def test_training_defaults_for_every_trainable_preset_and_their_families():
     assert TRAINING.get("toy-esper") is TOY and TRAINING.get("toy-hard-rs") is TOY_HARD
     assert TRAINING.get("vlrm-rs") is VLRM
     assert set(VALUE_HEADS.names()) == {"transformer", "linear"}
-
-
-def test_one_did_you_mean():
-    assert did_you_mean("vlmr", ["vlrm", "toy"]) == " (did you mean 'vlrm'?)"
-    assert did_you_mean("zzz", ["vlrm"]) == ""
-    assert "(did you mean 'toy-esper'" in PRESETS.unknown_message("toy-espr")

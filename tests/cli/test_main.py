@@ -23,22 +23,6 @@ def test_help_lists_env():
     assert "env" in result.output
 
 
-def test_env_prints_versions():
-    result = runner.invoke(app, ["env"])
-    assert result.exit_code == 0
-    for key in [
-        "python",
-        "torch",
-        "torchvision",
-        "transformers",
-        "open_clip_torch",
-        "accelerate",
-        "cuda available",
-        "java",
-    ]:
-        assert key in result.output
-
-
 def test_console_script_module_entry():
     out = subprocess.run(
         [sys.executable, "-m", "rewardkit", "--version"], capture_output=True, text=True, timeout=120
