@@ -11,11 +11,15 @@ from rewardkit.errors import RewardkitError
 from rewardkit.registry import (
     BENCHMARKS,
     PRESETS,
+    REWARDS,
     TIERS,
     TRAINING,
     VALUE_HEADS,
     benchmarks_of,
     resolve,
+)
+from rewardkit.rewards import (
+    BadPhrasePenalty,
 )
 
 
@@ -77,3 +81,9 @@ def test_training_defaults_for_every_trainable_preset_and_their_families():
     assert TRAINING.get("toy-esper") is TOY and TRAINING.get("toy-hard-rs") is TOY_HARD
     assert TRAINING.get("vlrm-rs") is VLRM
     assert set(VALUE_HEADS.names()) == {"transformer", "linear"}
+
+
+def test_registry_builds_text_rewards_and_suggests_names():
+    assert isinstance(REWARDS.get("bad")(), BadPhrasePenalty)
+    with pytest.raises(KeyError, match="did you mean 'repeat'"):
+        REWARDS.get("repaet")
