@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 from rewardkit.leaderboard.tables import (
@@ -33,6 +34,27 @@ document.querySelectorAll('table.sortable th').forEach(function (th, col) {
   });
 });
 """
+
+
+def sortable_table(
+    attributes: str, cols: list[str], rows: list[dict[str, Any]], fmt: Callable[[Any], str]
+) -> list[str]:
+    """A sortable table's HTML: a header of ``cols``, a row per record (paper rows marked), each cell's raw
+    value in ``data-v`` for sorting and ``fmt`` of it shown."""
+    out = [
+        f'<table class="sortable" {attributes}><thead><tr>'
+        + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        + "</tr></thead><tbody>"
+    ]
+    for r in rows:
+        cls = "paper" if r["source"] != "measured by rewardkit" else "measured"
+        cells = "".join(
+            f'<td data-v="{html.escape(str(r.get(c) if r.get(c) is not None else ""))}">{html.escape(fmt(r.get(c)))}</td>'
+            for c in cols
+        )
+        out.append(f'<tr class="{cls}">{cells}</tr>')
+    out.append("</tbody></table>")
+    return out
 
 
 def _points(sub: list[dict[str, Any]], x: str, y: str) -> list[tuple[str, list[float], list[float]]]:
@@ -80,19 +102,8 @@ def index_html(
             title = f"{bench}, {_pool(n)}"
             if len(mine) > 1:
                 body.append(f"<h3>{html.escape(title)}</h3>")
-            body.append(
-                f'<table class="sortable" data-benchmark="{html.escape(bench)}" data-n="{html.escape(str(n))}"><thead><tr>'
-                + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-                + "</tr></thead><tbody>"
-            )
-            for r in sub:
-                cls = "paper" if r["source"] != "measured by rewardkit" else "measured"
-                cells = "".join(
-                    f'<td data-v="{html.escape(str(r.get(c) if r.get(c) is not None else ""))}">{html.escape(_fmt(r.get(c)))}</td>'
-                    for c in cols
-                )
-                body.append(f'<tr class="{cls}">{cells}</tr>')
-            body.append("</tbody></table>")
+            attributes = f'data-benchmark="{html.escape(bench)}" data-n="{html.escape(str(n))}"'
+            body += sortable_table(attributes, cols, sub, _fmt)
             body.append(
                 _figure(
                     f"{title}: R@1 vs CIDEr-D", scatter_svg(_points(sub, "CIDEr-D", "R@1"), "CIDEr-D", "R@1")

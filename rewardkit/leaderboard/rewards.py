@@ -190,6 +190,8 @@ def reward_markdown(rows: list[dict[str, Any]], cell: Any) -> list[str]:
 
 def reward_html(rows: list[dict[str, Any]]) -> list[str]:
     """HTML blocks: one sortable table per reward benchmark."""
+    from rewardkit.leaderboard.page import sortable_table
+
     body = [
         '<h1 id="reward-models">Reward models</h1>',
         f'<p class="scale">{html.escape(REWARD_SCALE_NOTE)}</p>',
@@ -200,17 +202,5 @@ def reward_html(rows: list[dict[str, Any]]) -> list[str]:
             c for c in REWARD_COLUMNS if c != "benchmark" and any(r.get(c) not in (None, "") for r in sub)
         ]
         body.append(f'<h2 id="reward-{html.escape(bench)}">{html.escape(bench)}</h2>')
-        body.append(
-            f'<table class="sortable" data-benchmark="reward-{html.escape(bench)}"><thead><tr>'
-            + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-            + "</tr></thead><tbody>"
-        )
-        for r in sub:
-            cls = "paper" if r["source"] != "measured by rewardkit" else "measured"
-            cells = "".join(
-                f'<td data-v="{html.escape(str(r.get(c) if r.get(c) is not None else ""))}">{html.escape(_fmt(r.get(c)))}</td>'
-                for c in cols
-            )
-            body.append(f'<tr class="{cls}">{cells}</tr>')
-        body.append("</tbody></table>")
+        body += sortable_table(f'data-benchmark="reward-{html.escape(bench)}"', cols, sub, _fmt)
     return body
