@@ -3,33 +3,82 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+import typer
 from rich.console import Console
 
+from rewardkit.cli.help import NAMES
 from rewardkit.errors import RewardkitError
 
+err_console = Console(stderr=True)
 
-def bench_command(
-    model: str | None,
-    reward: str | None,
-    benchmark: str | None,
-    *,
-    data_dir: Path | None,
-    limit: int | None,
-    seed: int,
-    out: Path,
-    device: str,
-    batch_size: int,
-    no_repeat_ngram_size: int | None,
-    prompt: str | None,
-    max_new_tokens: int | None,
-    quiet: bool,
-    nebula_corrections: bool,
-    export_samples: Path | None,
-    err_console: Any,
+
+def bench(
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help=f"A captioner: a name from `rewardkit models` ({NAMES['captioners']}), a folder "
+        "(a `rewardkit train` OUT or OUT/policy, any saved captioner), hf:ID_OR_PATH, or captions:PATH.",
+    ),
+    reward: str | None = typer.Option(
+        None,
+        "--reward",
+        "-r",
+        help="Benchmark reward models instead: preset names or files (their weighted total), PRESET:COMPONENT "
+        "or capevalkit:SCORES.json[#KEY] (CaptionEvalKit per-sample scores); several as A,B,C.",
+    ),
+    benchmark: str | None = typer.Option(
+        None,
+        "--benchmark",
+        "-b",
+        help=f"Captioners: {NAMES['captioning']} (default: by model). Rewards: {NAMES['reward_benchmarks']} "
+        "(`rewardkit list benchmarks`).",
+    ),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Folder with the benchmark's annotation file and images."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", help="Only the first N images (toy: N scenes, default 1000)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the toy benchmark's scenes."),
+    out: Path = typer.Option(
+        Path("leaderboard/results"), "--out", help="Where the result JSON and captions go."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 or mps."),
+    batch_size: int = typer.Option(
+        32, "--batch-size", help="Images (captioning) or captions (rewards) per batch."
+    ),
+    no_repeat_ngram_size: int | None = typer.Option(
+        None,
+        "--no-repeat-ngram-size",
+        min=0,
+        help="Override VLRM Table 2's 2 (default: the benchmark's; toy uses 0, see its data card).",
+    ),
+    prompt: str | None = typer.Option(
+        None,
+        "--prompt",
+        help="hf: models: the task prompt (default: lmms-eval's for chat models, none otherwise).",
+    ),
+    max_new_tokens: int | None = typer.Option(
+        None,
+        "--max-new-tokens",
+        help="Token cap (default: VLRM Table 2's 60; hf: models lmms-eval's per task).",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or result line."),
+    nebula_corrections: bool = typer.Option(
+        True,
+        "--nebula-corrections/--no-nebula-corrections",
+        help="nebula: replace human scores by Spica's corrected ones, as CaptionEvalKit does (default on).",
+    ),
+    export_samples: Path | None = typer.Option(
+        None,
+        "--export-samples",
+        help="Write the --benchmark's samples to this folder for CaptionEvalKit (predictions.jsonl, "
+        "references.jsonl); score them there and bench the result with --reward capevalkit:FILE.",
+    ),
 ) -> None:
-    """One of: export a benchmark's samples, benchmark reward models (``--reward``), or caption and evaluate (``--model``)."""
+    """Caption a benchmark with a captioner and evaluate it, or (--reward) benchmark a reward model against people and probes."""
 
     from rewardkit.bench.run import run_bench
 

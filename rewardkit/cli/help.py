@@ -43,3 +43,7 @@ def _help_names() -> dict[str, str]:
         "captioning": _choices(benchmarks_of("captioning")),
         "reward_benchmarks": ", ".join(benchmarks_of("reward")),
     }
+
+
+NAMES = _help_names()
+"""The choice lists, computed once."""

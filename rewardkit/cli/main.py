@@ -8,13 +8,11 @@ import typer
 from rich.console import Console
 
 from rewardkit import __version__
-from rewardkit.cli.help import _choices, _flags_as_flags, _help_names
+from rewardkit.cli.help import NAMES, _choices, _flags_as_flags
 from rewardkit.errors import RewardkitError
 
 _flags_as_flags()
 
-
-NAMES = _help_names()
 
 app = typer.Typer(
     name="rewardkit",
@@ -269,94 +267,9 @@ def train(
     raise typer.Exit(train_command(preset, config, steps, out, resume, policy, device, quiet))
 
 
-@app.command()
-def bench(
-    model: str | None = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help=f"A captioner: a name from `rewardkit models` ({NAMES['captioners']}), a folder "
-        "(a `rewardkit train` OUT or OUT/policy, any saved captioner), hf:ID_OR_PATH, or captions:PATH.",
-    ),
-    reward: str | None = typer.Option(
-        None,
-        "--reward",
-        "-r",
-        help="Benchmark reward models instead: preset names or files (their weighted total), PRESET:COMPONENT "
-        "or capevalkit:SCORES.json[#KEY] (CaptionEvalKit per-sample scores); several as A,B,C.",
-    ),
-    benchmark: str | None = typer.Option(
-        None,
-        "--benchmark",
-        "-b",
-        help=f"Captioners: {NAMES['captioning']} (default: by model). Rewards: {NAMES['reward_benchmarks']} "
-        "(`rewardkit list benchmarks`).",
-    ),
-    data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Folder with the benchmark's annotation file and images."
-    ),
-    limit: int | None = typer.Option(
-        None, "--limit", help="Only the first N images (toy: N scenes, default 1000)."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the toy benchmark's scenes."),
-    out: Path = typer.Option(
-        Path("leaderboard/results"), "--out", help="Where the result JSON and captions go."
-    ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 or mps."),
-    batch_size: int = typer.Option(
-        32, "--batch-size", help="Images (captioning) or captions (rewards) per batch."
-    ),
-    no_repeat_ngram_size: int | None = typer.Option(
-        None,
-        "--no-repeat-ngram-size",
-        min=0,
-        help="Override VLRM Table 2's 2 (default: the benchmark's; toy uses 0, see its data card).",
-    ),
-    prompt: str | None = typer.Option(
-        None,
-        "--prompt",
-        help="hf: models: the task prompt (default: lmms-eval's for chat models, none otherwise).",
-    ),
-    max_new_tokens: int | None = typer.Option(
-        None,
-        "--max-new-tokens",
-        help="Token cap (default: VLRM Table 2's 60; hf: models lmms-eval's per task).",
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or result line."),
-    nebula_corrections: bool = typer.Option(
-        True,
-        "--nebula-corrections/--no-nebula-corrections",
-        help="nebula: replace human scores by Spica's corrected ones, as CaptionEvalKit does (default on).",
-    ),
-    export_samples: Path | None = typer.Option(
-        None,
-        "--export-samples",
-        help="Write the --benchmark's samples to this folder for CaptionEvalKit (predictions.jsonl, "
-        "references.jsonl); score them there and bench the result with --reward capevalkit:FILE.",
-    ),
-) -> None:
-    """Caption a benchmark with a captioner and evaluate it, or (--reward) benchmark a reward model against people and probes."""
-    from rewardkit.cli.bench import bench_command
+from rewardkit.cli.bench import bench  # noqa: E402  (registered here: the commands' order in --help)
 
-    bench_command(
-        model,
-        reward,
-        benchmark,
-        data_dir=data_dir,
-        limit=limit,
-        seed=seed,
-        out=out,
-        device=device,
-        batch_size=batch_size,
-        no_repeat_ngram_size=no_repeat_ngram_size,
-        prompt=prompt,
-        max_new_tokens=max_new_tokens,
-        quiet=quiet,
-        nebula_corrections=nebula_corrections,
-        export_samples=export_samples,
-        err_console=err_console,
-    )
-
+app.command()(bench)
 
 leaderboard_app = typer.Typer(help="Build the leaderboard from result JSONs.", no_args_is_help=True)
 app.add_typer(leaderboard_app, name="leaderboard")
