@@ -186,7 +186,7 @@ def results_table(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[li
     benches = list(dict.fromkeys(r["benchmark"] for r in records))
     rewards = list(dict.fromkeys(r["model"] for r in records))
     cell = {(r["model"], r["benchmark"]): r for r in records}
-    header = ["reward"] + [f"{b} ({REWARD_BENCHMARKS[b].headline})" for b in benches]
+    header = ["reward"] + [f"{b} ({get_reward_benchmark(b).headline})" for b in benches]
     rows = []
     for rw in rewards:
         row = [rw]

@@ -141,9 +141,7 @@ def reward_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _key(row: dict[str, Any]) -> tuple[Any, ...]:
-    from rewardkit.bench.reward_benchmarks import REWARD_BENCHMARKS
-
-    spec = REWARD_BENCHMARKS.get(row["benchmark"].split("/")[0])
+    spec = _spec(row["benchmark"])
     head = (
         {"accuracy": "accuracy", "mean": "accuracy", "4-ref": "accuracy"}.get(spec.headline, spec.headline)
         if spec
@@ -153,6 +151,14 @@ def _key(row: dict[str, Any]) -> tuple[Any, ...]:
     v = v if isinstance(v, (int, float)) and not math.isnan(v) else None
     sign = 1 if head == "hackability" else -1  # less hackable is better
     return (v is None, sign * (v or 0))
+
+
+def _spec(benchmark: str) -> Any:
+    """The registered reward benchmark a row's ``benchmark`` (``NAME`` or ``NAME/part``) names, or ``None``."""
+    from rewardkit.registry import BENCHMARKS, benchmarks_of
+
+    name = benchmark.split("/")[0]
+    return BENCHMARKS.get(name) if name in benchmarks_of("reward") else None
 
 
 def _fmt(v: Any) -> str:
@@ -170,15 +176,13 @@ def _benchmarks(rows: list[dict[str, Any]]) -> list[str]:
 
 def reward_markdown(rows: list[dict[str, Any]], cell: Any) -> list[str]:
     """README lines: one table per reward benchmark, best first."""
-    from rewardkit.bench.reward_benchmarks import REWARD_BENCHMARKS
-
     out = ["# Reward models", "", REWARD_SCALE_NOTE, ""]
     for bench in _benchmarks(rows):
         sub = sorted((r for r in rows if r["benchmark"] == bench), key=_key)
         cols = [
             c for c in REWARD_COLUMNS if c != "benchmark" and any(r.get(c) not in (None, "") for r in sub)
         ]
-        spec = REWARD_BENCHMARKS.get(bench.split("/")[0])
+        spec = _spec(bench)
         out += [f"## {cell(bench)}", ""]
         if spec:
             out += [cell(spec.description), ""]
