@@ -2,125 +2,25 @@
 
 Every named thing is looked up here the same way (``REGISTRY.get(name)``, unknown names answered
 with :func:`did_you_mean` and the list); heavy objects are ``"module:attr"`` strings resolved on first
-use. ``rewardkit list`` prints these tables.
+use. ``rewardkit list`` prints these tables. The generic lookup is :class:`rewardkit.lookup.Registry`.
+
+This module is the catalogue alone, one table per kind, and stays whole although it passes ~400 lines:
+its length is the list of names itself, and one file lets a reader (and a reviewer of a new entry)
+see every registered name, and what a preset points to, in one place.
 
 Registering a benchmark is one line in the ``BENCHMARKS`` block below: its name and the spec it
 points to (a ``BenchmarkSpec`` in :mod:`rewardkit.bench.benchmarks` for captioning, a
-``RewardBenchmark`` in :mod:`rewardkit.bench.reward_run` for reward benchmarks).
+``RewardBenchmark`` in :mod:`rewardkit.bench.reward_benchmarks` for reward benchmarks).
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from rewardkit.errors import UnknownNameError
-
-T = TypeVar("T")
-
-
-def resolve(target: str) -> Any:
-    """Import a ``"package.module:attr"`` target; a dotted part after a mapping is a key of it.
-
-    >>> resolve("rewardkit.registry:MODELS").kind
-    'model'
-    """
-    from collections.abc import Mapping
-
-    module, _, attr = target.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in attr.split(".") if attr else []:
-        obj = obj[part] if isinstance(obj, Mapping) else getattr(obj, part)
-    return obj
-
-
-def did_you_mean(name: str, known: Iterable[str], n: int = 1) -> str:
-    """`` (did you mean 'x'?)`` for the closest known names, or an empty string: the one hint used everywhere.
-
-    >>> did_you_mean("vlmr", ["vlrm", "toy"])
-    " (did you mean 'vlrm'?)"
-    """
-    close = difflib.get_close_matches(str(name), list(known), n=n)
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-
-
-class Registry(Generic[T]):
-    """Names to entries; an entry may be a ``"module:attr"`` string, resolved on first use.
-
-    >>> r = Registry("reward"); r.register("bad", "rewardkit.rewards:BadPhrasePenalty")
-    >>> r.get("bad").__name__
-    'BadPhrasePenalty'
-    """
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._entries: dict[str, T | str] = {}
-        self._targets: dict[str, str] = {}
-        self._aliases: dict[str, str] = {}
-
-    def register_alias(self, alias: str, target: str) -> None:
-        """``alias`` names the same entry as ``target``."""
-        if alias in self._entries or alias in self._aliases:
-            raise ValueError(f"{self.kind} {alias!r} is already registered")
-        self._aliases[alias] = target
-
-    def canonical(self, name: str) -> str:
-        """The registered name behind an alias (a name is its own)."""
-        return self._aliases.get(name, name)
-
-    def aliases(self) -> dict[str, str]:
-        return dict(self._aliases)
-
-    def register(self, name: str, entry: T | str, *, overwrite: bool = False) -> None:
-        if name in self._entries and not overwrite:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
-        self._entries[name] = entry
-        if isinstance(entry, str) and ":" in entry:
-            self._targets[name] = entry
-
-    def target(self, name: str) -> str | None:
-        """The ``"module:attr"`` a lazy entry was registered with (``None`` for an object)."""
-        return self._targets.get(self.canonical(name))
-
-    def decorator(self, name: str) -> Callable[[T], T]:
-        def wrap(entry: T) -> T:
-            self.register(name, entry)
-            return entry
-
-        return wrap
-
-    def get(self, name: str) -> T:
-        name = self._aliases.get(name, name)
-        if name not in self._entries:
-            raise UnknownNameError(self.unknown_message(name))
-        entry = self._entries[name]
-        if isinstance(entry, str) and ":" in entry:
-            entry = resolve(entry)
-            self._entries[name] = entry
-        return entry  # type: ignore[return-value]
-
-    def unknown_message(self, name: str, known: Iterable[str] | None = None) -> str:
-        """``unknown KIND 'x' (did you mean 'y'?); known: ...`` (``known``: the names to offer, default all)."""
-        known = sorted([*self._entries, *self._aliases] if known is None else known)
-        return f"unknown {self.kind} {name!r}{did_you_mean(name, known, 3)}; known: {', '.join(known)}"
-
-    def names(self, where: Callable[[T], bool] | None = None) -> list[str]:
-        """Registered names (without aliases), those whose entry satisfies ``where`` if given."""
-        return sorted(n for n in self._entries if where is None or where(self.get(n)))
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries or name in self._aliases
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names())
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
+from rewardkit.lookup import Registry, did_you_mean, resolve  # noqa: F401  (re-exported: one lookup for all)
 
 REWARDS: Registry[Any] = Registry("reward")
 """Reward factories by component name: ``REWARDS.get(name)(**options)`` builds one."""
@@ -136,11 +36,8 @@ REWARDS.register("itc", "rewardkit.rewards.vision:ITCCosine")
 REWARDS.register("ref", "rewardkit.rewards.vision:RefLogProb")
 REWARDS.register("phi", "rewardkit.rewards.vision:RetrievalPhi")
 
-TEXT_ONLY_REWARDS = frozenset({"bad", "repeat", "noeos"})
+TEXT_ONLY_REWARDS: Registry[Any] = REWARDS.subset("text-only reward", ("bad", "repeat", "noeos"))
 """Rewards built without a model backend."""
-
-EVALUATOR_BACKENDS = frozenset({"open_clip", "hf_clip"})
-"""CLIP-family backends: a preset's evaluator (CLIP Recall, CLIPScore) must be one of these."""
 
 BACKENDS: Registry[Any] = Registry("backend")
 BACKENDS.register("open_clip", "rewardkit.backends.open_clip:OpenCLIPBackend")
@@ -148,6 +45,11 @@ BACKENDS.register("hf_clip", "rewardkit.backends.hf_clip:HFCLIPBackend")
 BACKENDS.register("blip2_itm", "rewardkit.backends.blip2_itm:Blip2ITMBackend")
 BACKENDS.register("causal_lm", "rewardkit.backends.causal_lm:CausalLMBackend")
 BACKENDS.register("blip2_captioner", "rewardkit.backends.blip2_captioner:Blip2Captioner")
+
+EVALUATOR_BACKENDS: Registry[Any] = BACKENDS.subset("evaluator backend", ("open_clip", "hf_clip"))
+"""CLIP-family backends: a preset's evaluator (CLIP Recall, CLIPScore) must be one of these."""
+CAPTIONER_BACKENDS: Registry[Any] = BACKENDS.subset("captioner backend", ("blip2_captioner",))
+"""Backends of the models ``rewardkit bench --model NAME`` captions with and ``rewardkit train --policy`` trains."""
 
 TOY_WEIGHTS = Path(__file__).parent / "toy" / "weights"
 """Where the toy world's trained models ship inside the package."""
@@ -346,9 +248,6 @@ for _spec in (
 MODELS.register_alias("blip2", "blip2-opt-2.7b")
 MODELS.register_alias("toy-sft", "toy-captioner")
 
-CAPTIONER_BACKENDS = frozenset({"blip2_captioner"})
-"""Backends of the models ``rewardkit bench --model NAME`` captions with and ``rewardkit train --policy`` trains."""
-
 _PENALTIES = (ComponentSpec("bad", "bad"), ComponentSpec("repeat", "repeat"), ComponentSpec("noeos", "noeos"))
 
 PRESETS: Registry[PresetSpec] = Registry("preset")
@@ -472,7 +371,7 @@ BENCHMARKS: Registry[Any] = Registry("benchmark")
 decoding) and reward benchmarks (a ``RewardBenchmark``: kind ``correlation``, ``pairwise`` or
 ``hack``, headline metric). Both carry ``kind``."""
 _CAPTIONING = "rewardkit.bench.benchmarks:BENCHMARKS."
-_REWARD = "rewardkit.bench.reward_run:REWARD_BENCHMARKS."
+_REWARD = "rewardkit.bench.reward_benchmarks:REWARD_BENCHMARKS."
 for _name in ("coco-karpathy-test", "nocaps-val", "flickr30k-test", "esp", "toy", "toy-hard"):
     BENCHMARKS.register(_name, _CAPTIONING + _name)
 for _name in (

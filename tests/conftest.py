@@ -8,6 +8,7 @@ import os
 import pytest
 
 from tests import tiny_models
+from tests.service import image_root, server, toy_reward  # noqa: F401  (the reward service's fixtures)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -11,12 +11,15 @@ from rewardkit.errors import RewardkitError
 from rewardkit.registry import (
     BENCHMARKS,
     PRESETS,
+    REWARDS,
     TIERS,
     TRAINING,
     VALUE_HEADS,
     benchmarks_of,
-    did_you_mean,
     resolve,
+)
+from rewardkit.rewards import (
+    BadPhrasePenalty,
 )
 
 
@@ -79,7 +82,7 @@ def test_training_defaults_for_every_trainable_preset_and_their_families():
     assert set(VALUE_HEADS.names()) == {"transformer", "linear"}
 
 
-def test_one_did_you_mean():
-    assert did_you_mean("vlmr", ["vlrm", "toy"]) == " (did you mean 'vlrm'?)"
-    assert did_you_mean("zzz", ["vlrm"]) == ""
-    assert "(did you mean 'toy-esper'" in PRESETS.unknown_message("toy-espr")
+def test_registry_builds_text_rewards_and_suggests_names():
+    assert isinstance(REWARDS.get("bad")(), BadPhrasePenalty)
+    with pytest.raises(KeyError, match="did you mean 'repeat'"):
+        REWARDS.get("repaet")

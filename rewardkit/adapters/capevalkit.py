@@ -66,7 +66,7 @@ class RewardMetric:
     def __init__(self, reward: Any, *, device: str = "auto", batch_size: int = 32) -> None:
         self.batch_size = batch_size
         if isinstance(reward, (str, Path)):
-            from rewardkit.bench.reward_run import RewardScorer
+            from rewardkit.bench.reward_scorer import RewardScorer
 
             self._scorer: Any = RewardScorer(str(reward), device=device, batch_size=batch_size)
             self.name = str(reward)
@@ -76,7 +76,7 @@ class RewardMetric:
             self.name = getattr(reward, "name", type(reward).__name__)
 
     def _score(self, captions: list[str], images: list[Any], refs: list[list[str]] | None) -> list[float]:
-        from rewardkit.bench.reward_run import open_images
+        from rewardkit.bench.reward_scorer import open_images
 
         if self._scorer is not None:
             return self._scorer(captions, images, refs)
@@ -269,7 +269,7 @@ def export_samples(
     from PIL import Image
 
     from rewardkit.bench.benchmarks import TOY_BENCH_SEED_OFFSET
-    from rewardkit.bench.reward_run import evaluate, prepare_benchmark
+    from rewardkit.bench.reward_benchmarks import evaluate, prepare_benchmark
 
     if out.exists() and not out.is_dir():
         raise RewardkitError(f"--export-samples {out}: exists and is not a folder")

@@ -31,7 +31,9 @@ class BenchmarkSpec:
     generation: dict[str, Any] = field(default_factory=dict)  # over VLRM Table 2 settings
     chat_prompt: str = "Provide a one-sentence caption for the provided image."  # lmms-eval's, for hf: models
     chat_max_new_tokens: int = 64  # lmms-eval's token cap for the task
-    loader: str = ""  # "module:attr" of ``f(data_dir, limit) -> list[BenchItem]`` (toy tiers: generated)
+    loader: str = (
+        ""  # "module:attr" of ``f(data_dir, limit) -> list[BenchItem]`` (offline: ``f(work, limit, seed)``)
+    )
     kind: str = "captioning"
 
 
@@ -67,6 +69,7 @@ BENCHMARKS = {
         "toy world scenes generated from --seed (offline)",
         offline=True,
         generation={"no_repeat_ngram_size": 0},
+        loader="rewardkit.bench.benchmarks:toy_benchmark_items",
     ),
     "toy-hard": BenchmarkSpec(
         "toy-hard",
@@ -74,6 +77,7 @@ BENCHMARKS = {
         "toy-hard compositional split (held-out colour-shape and relation-shape pairs) from --seed (offline)",
         offline=True,
         generation={"no_repeat_ngram_size": 0, "max_new_tokens": 64},
+        loader="rewardkit.bench.benchmarks:toy_hard_benchmark_items",
     ),
 }
 TOY_BENCHMARKS = {"toy": "toy", "toy-hard": "hard"}
@@ -114,6 +118,16 @@ def toy_items(out: Path, n: int, seed: int, tier: str = "toy") -> list[BenchItem
     captions = make_set(n, TOY_BENCH_SEED_OFFSET + seed, out, TIERS.get(tier))
     rows = [json.loads(x) for x in captions.read_text().splitlines()]
     return [BenchItem(r["id"], out / r["image"], r["references"]) for r in rows]
+
+
+def toy_benchmark_items(work: Path, limit: int | None, seed: int) -> list[BenchItem]:
+    """The ``toy`` benchmark: ``limit`` (default 1,000) toy scenes of benchmark seed ``seed``."""
+    return toy_items(work, limit or 1000, seed, TOY_BENCHMARKS["toy"])
+
+
+def toy_hard_benchmark_items(work: Path, limit: int | None, seed: int) -> list[BenchItem]:
+    """The ``toy-hard`` benchmark: ``limit`` (default 1,000) toy-hard scenes of benchmark seed ``seed``."""
+    return toy_items(work, limit or 1000, seed, TOY_BENCHMARKS["toy-hard"])
 
 
 def _read_json(path: Path, name: str) -> Any:
@@ -229,14 +243,14 @@ def esp_items(data_dir: Path, limit: int | None = None) -> list[BenchItem]:
 def load_items(
     name: str, *, data_dir: Path | None, work: Path, limit: int | None, seed: int
 ) -> list[BenchItem]:
-    """The items of a benchmark (a toy benchmark's scenes are drawn into ``work``)."""
-    spec = get_benchmark(name)
-    if name in TOY_BENCHMARKS:
-        return toy_items(work, limit or 1000, seed, TOY_BENCHMARKS[name])
-    if data_dir is None:
-        raise RewardkitError(f"benchmark {name!r} needs --data-dir (see data_cards/{name}.md)")
+    """The items of a benchmark through its registered loader (an offline benchmark's scenes are drawn into ``work``)."""
     from rewardkit.registry import resolve
 
+    spec = get_benchmark(name)
+    if spec.offline:
+        return resolve(spec.loader)(work, limit, seed)
+    if data_dir is None:
+        raise RewardkitError(f"benchmark {name!r} needs --data-dir (see data_cards/{name}.md)")
     return resolve(spec.loader)(data_dir, limit)
 
 

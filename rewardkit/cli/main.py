@@ -2,62 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
 
 from rewardkit import __version__
+from rewardkit.cli.help import NAMES, _choices, _flags_as_flags
 from rewardkit.errors import RewardkitError
-
-
-def _flags_as_flags() -> None:
-    """Show flags as flags in ``--help``: typer's rich help asks every option for a type label
-    (``TyperOption.display_type_rich``), flags included, so ``--quiet`` read ``--quiet <bool>`` as if it
-    took a value; its plain help skips flags (``if not self.is_flag``). Do the same in the rich one."""
-    from typer.core import TyperOption
-
-    original = TyperOption.display_type_rich
-    if getattr(original, "_rewardkit", False):
-        return
-
-    def display_type_rich(self: Any, ctx: Any) -> str | None:
-        if self.is_flag or self.count:
-            return None
-        return original(self, ctx)
-
-    display_type_rich._rewardkit = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
-
 
 _flags_as_flags()
 
-
-def _choices(names: list[str]) -> str:
-    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
-
-
-def _help_names() -> dict[str, str]:
-    """Choice lists for help texts, generated from the registries (never typed in by hand)."""
-    from rewardkit.registry import CAPTIONER_BACKENDS, MODELS, PRESETS, TRAINING, benchmarks_of
-
-    captioners = sorted(
-        [*MODELS.names(lambda m: m.backend in CAPTIONER_BACKENDS)]
-        + [a for a, t in MODELS.aliases().items() if MODELS.get(t).backend in CAPTIONER_BACKENDS]
-    )
-    return {
-        "presets": _choices(PRESETS.names()),
-        "training": _choices(TRAINING.names()),
-        "captioners": ", ".join(captioners),
-        "captioning": _choices(benchmarks_of("captioning")),
-        "reward_benchmarks": ", ".join(benchmarks_of("reward")),
-    }
-
-
-NAMES = _help_names()
 
 app = typer.Typer(
     name="rewardkit",
@@ -312,160 +267,9 @@ def train(
     raise typer.Exit(train_command(preset, config, steps, out, resume, policy, device, quiet))
 
 
-@app.command()
-def bench(
-    model: str | None = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help=f"A captioner: a name from `rewardkit models` ({NAMES['captioners']}), a folder "
-        "(a `rewardkit train` OUT or OUT/policy, any saved captioner), hf:ID_OR_PATH, or captions:PATH.",
-    ),
-    reward: str | None = typer.Option(
-        None,
-        "--reward",
-        "-r",
-        help="Benchmark reward models instead: preset names or files (their weighted total), PRESET:COMPONENT "
-        "or capevalkit:SCORES.json[#KEY] (CaptionEvalKit per-sample scores); several as A,B,C.",
-    ),
-    benchmark: str | None = typer.Option(
-        None,
-        "--benchmark",
-        "-b",
-        help=f"Captioners: {NAMES['captioning']} (default: by model). Rewards: {NAMES['reward_benchmarks']} "
-        "(`rewardkit list benchmarks`).",
-    ),
-    data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Folder with the benchmark's annotation file and images."
-    ),
-    limit: int | None = typer.Option(
-        None, "--limit", help="Only the first N images (toy: N scenes, default 1000)."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the toy benchmark's scenes."),
-    out: Path = typer.Option(
-        Path("leaderboard/results"), "--out", help="Where the result JSON and captions go."
-    ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 or mps."),
-    batch_size: int = typer.Option(
-        32, "--batch-size", help="Images (captioning) or captions (rewards) per batch."
-    ),
-    no_repeat_ngram_size: int | None = typer.Option(
-        None,
-        "--no-repeat-ngram-size",
-        min=0,
-        help="Override VLRM Table 2's 2 (default: the benchmark's; toy uses 0, see its data card).",
-    ),
-    prompt: str | None = typer.Option(
-        None,
-        "--prompt",
-        help="hf: models: the task prompt (default: lmms-eval's for chat models, none otherwise).",
-    ),
-    max_new_tokens: int | None = typer.Option(
-        None,
-        "--max-new-tokens",
-        help="Token cap (default: VLRM Table 2's 60; hf: models lmms-eval's per task).",
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or result line."),
-    nebula_corrections: bool = typer.Option(
-        True,
-        "--nebula-corrections/--no-nebula-corrections",
-        help="nebula: replace human scores by Spica's corrected ones, as CaptionEvalKit does (default on).",
-    ),
-    export_samples: Path | None = typer.Option(
-        None,
-        "--export-samples",
-        help="Write the --benchmark's samples to this folder for CaptionEvalKit (predictions.jsonl, "
-        "references.jsonl); score them there and bench the result with --reward capevalkit:FILE.",
-    ),
-) -> None:
-    """Caption a benchmark with a captioner and evaluate it, or (--reward) benchmark a reward model against people and probes."""
+from rewardkit.cli.bench import bench  # noqa: E402  (registered here: the commands' order in --help)
 
-    from rewardkit.bench.run import run_bench
-
-    if export_samples is not None:
-        from rewardkit.cli.bench_reward import export_samples_command
-
-        if model is not None or reward is not None or benchmark is None:
-            raise RewardkitError("--export-samples takes a --benchmark and no --model or --reward")
-        export_samples_command(
-            benchmark,
-            export_samples,
-            data_dir=data_dir,
-            limit=limit,
-            seed=seed,
-            nebula_corrections=nebula_corrections,
-            quiet=quiet,
-        )
-        return
-    if (model is None) == (reward is None):
-        raise RewardkitError("give exactly one of --model (a captioner) or --reward (a reward model)")
-    if reward is not None:
-        if benchmark is None:
-            raise RewardkitError(
-                "--reward needs --benchmark (e.g. toy-foil, toy-pairs, toy-hack, flickr8k-expert)"
-            )
-        used = [
-            f
-            for f, v in (
-                ("--prompt", prompt),
-                ("--max-new-tokens", max_new_tokens),
-                ("--no-repeat-ngram-size", no_repeat_ngram_size),
-            )
-            if v is not None
-        ]
-        if used:
-            raise RewardkitError(f"{', '.join(used)} apply to captioners (--model), not to --reward")
-        from rewardkit.cli.bench_reward import bench_reward_command
-
-        bench_reward_command(
-            reward,
-            benchmark,
-            data_dir=data_dir,
-            limit=limit,
-            seed=seed,
-            out=out,
-            device=device,
-            batch_size=batch_size,
-            quiet=quiet,
-            nebula_corrections=nebula_corrections,
-            err_console=err_console,
-        )
-        return
-
-    from rewardkit.cli.bench_reward import stage_progress
-
-    with stage_progress(err_console, quiet, advancing=("scoring",)) as progress:
-        record = run_bench(
-            model,
-            benchmark,
-            data_dir=data_dir,
-            limit=limit,
-            seed=seed,
-            out=out,
-            device=device,
-            batch_size=batch_size,
-            generation=None
-            if no_repeat_ngram_size is None
-            else {"no_repeat_ngram_size": no_repeat_ngram_size},
-            progress=progress,
-            prompt=prompt,
-            max_new_tokens=max_new_tokens,
-        )
-    if not quiet:
-        m = record["metrics"]
-        r = m.get("clip_recall", {})
-        Console().print(
-            f"{record['model']} on {record['benchmark']} (n={record['n']}): "
-            + ", ".join(f"{k} {v:.3f}" for k, v in r.items())
-            + (f", CIDEr-D {m['CIDEr-D']:.3f}" if "CIDEr-D" in m else "")
-            + "".join(
-                f", {label} {m[k]:.3f}"
-                for k, label in (("claim_precision", "claim precision"), ("claim_recall", "claim recall"))
-                if isinstance(m.get(k), float)
-            )
-        )
-    err_console.print("wrote " + ", ".join(str(out / name) for name in record.get("files", [])))
-
+app.command()(bench)
 
 leaderboard_app = typer.Typer(help="Build the leaderboard from result JSONs.", no_args_is_help=True)
 app.add_typer(leaderboard_app, name="leaderboard")
@@ -493,102 +297,8 @@ def leaderboard_build(
     err_console.print("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
-class Interrupted(BaseException):
-    """Ctrl-C or SIGTERM, raised past the CLI framework (which would swallow a KeyboardInterrupt) to ``main``."""
-
-    def __init__(self, signum: int = 2) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise Interrupted(signum)
-
-
-def _debug() -> bool:
-    return os.environ.get("RK_DEBUG", "") not in ("", "0") or "--debug" in sys.argv[1:]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """Click's usage-error and abort classes, from click and from the copy typer may carry."""
-    usage: list[type[BaseException]] = []
-    aborts: list[type[BaseException]] = []
-    for module in ("click.exceptions", "typer._click.exceptions"):
-        try:
-            mod = __import__(module, fromlist=["UsageError", "Abort"])
-        except ImportError:
-            continue
-        usage.extend(c for c in (getattr(mod, "UsageError", None),) if c)
-        aborts.extend(c for c in (getattr(mod, "Abort", None),) if c)
-    return tuple(usage), tuple(aborts)
-
-
 def main() -> None:
     """Entry point: user mistakes become one line and exit code 2, Ctrl-C exit 130, SIGTERM 143; ``--debug``/``RK_DEBUG=1`` re-raise."""
-    if "--debug" in sys.argv[1:]:
-        sys.argv.remove("--debug")
-        os.environ["RK_DEBUG"] = "1"
-    import signal
+    from rewardkit.cli.errors import run
 
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _interrupt)
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _interrupt)
-    usage_errors, aborts = _click_exceptions()
-    try:
-        code = app(standalone_mode=False)
-    except usage_errors as exc:  # an option mistake: one line, as every other mistake
-        if _debug():
-            raise
-        where = (
-            f"rewardkit {exc.ctx.command_path.split(' ', 1)[-1]} --help" if exc.ctx else "rewardkit --help"
-        )
-        if exc.ctx and exc.ctx.command_path.count(" ") == 0:
-            where = "rewardkit --help"
-        err_console.print(
-            f"[bold red]error:[/] {_one_line(exc.format_message())} (see {where})",
-            highlight=False,
-            soft_wrap=True,
-        )
-        sys.exit(2)
-    except (Interrupted, KeyboardInterrupt, *aborts) as exc:
-        # SIGTERM unwinds like Ctrl-C (rows flushed, lock released) and exits 143 = 128 + SIGTERM
-        term = isinstance(exc, Interrupted) and exc.signum == signal.SIGTERM
-        err_console.print(
-            ("terminated (SIGTERM)" if term else "interrupted")
-            + " (rows already written are kept; rerun with --resume)"
-        )
-        # Every finally block has run; skip finalisers, which can wait forever on a lock the signal
-        # interrupted (pycocoevalcap's METEOR wrapper does, in __del__).
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(143 if term else 130)
-    except RewardkitError as exc:
-        if _debug():
-            raise
-        err_console.print(f"[bold red]error:[/] {_one_line(exc)}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except OSError as exc:  # a file the user named: unreadable, unwritable, disk full
-        if _debug():
-            raise
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        err_console.print(
-            f"[bold red]error:[/] {where}{_one_line(exc.strerror or exc)}", highlight=False, soft_wrap=True
-        )
-        sys.exit(2)
-    except Exception as exc:  # a bug: still one line, the traceback on request
-        if _debug():
-            raise
-        err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {_one_line(exc)[:300]} "
-            "(rerun with --debug or RK_DEBUG=1 for the traceback, and please report it)",
-            highlight=False,
-            soft_wrap=True,
-        )
-        sys.exit(1)
-    if isinstance(code, int) and code:
-        sys.exit(code)
+    run(app, err_console)

@@ -15,6 +15,11 @@ Differences from calling pycocoevalcap on raw text, by design: every line separa
 or ``"\\u2028"`` in a caption splits it into two lines there and misaligns every later caption).
 Characters beyond the Basic Multilingual Plane (emoji) are read as their two UTF-16 halves, as
 Java reads them, and are deleted like any character the grammar has no rule for.
+
+This module stays whole although it passes ~400 lines: it is one lexer — the grammar's macros, its
+rule table in the grammar's order, and the longest-match loop that runs it — and the rules only make
+sense read beside the macros they use and the loop that breaks their ties; split, a reader would check
+each against ``PTBLexer.flex`` across files.
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ file's bytes and the reduced-scale decode factor (see :mod:`rewardkit.io.pipelin
 array or tensor it hashes the normalised RGB pixels, so a transparent twin never shares an opaque
 picture's key unless they composite to the same pixels.
 
+This module stays whole although it passes ~400 lines: about 80 of them are this specification,
+and the rest is one pipeline (bytes -> caps -> decode -> upright 8-bit RGB -> key) whose steps share
+the caps and the error type; every caller goes through :func:`load_image`.
+
 >>> from PIL import Image
 >>> im = load_image(Image.new("LA", (4, 2), (0, 0))).image  # fully transparent black -> white
 >>> im.mode, im.getpixel((0, 0))

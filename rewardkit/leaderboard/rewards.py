@@ -141,9 +141,7 @@ def reward_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _key(row: dict[str, Any]) -> tuple[Any, ...]:
-    from rewardkit.bench.reward_run import REWARD_BENCHMARKS
-
-    spec = REWARD_BENCHMARKS.get(row["benchmark"].split("/")[0])
+    spec = _spec(row["benchmark"])
     head = (
         {"accuracy": "accuracy", "mean": "accuracy", "4-ref": "accuracy"}.get(spec.headline, spec.headline)
         if spec
@@ -153,6 +151,14 @@ def _key(row: dict[str, Any]) -> tuple[Any, ...]:
     v = v if isinstance(v, (int, float)) and not math.isnan(v) else None
     sign = 1 if head == "hackability" else -1  # less hackable is better
     return (v is None, sign * (v or 0))
+
+
+def _spec(benchmark: str) -> Any:
+    """The registered reward benchmark a row's ``benchmark`` (``NAME`` or ``NAME/part``) names, or ``None``."""
+    from rewardkit.registry import BENCHMARKS, benchmarks_of
+
+    name = benchmark.split("/")[0]
+    return BENCHMARKS.get(name) if name in benchmarks_of("reward") else None
 
 
 def _fmt(v: Any) -> str:
@@ -170,15 +176,13 @@ def _benchmarks(rows: list[dict[str, Any]]) -> list[str]:
 
 def reward_markdown(rows: list[dict[str, Any]], cell: Any) -> list[str]:
     """README lines: one table per reward benchmark, best first."""
-    from rewardkit.bench.reward_run import REWARD_BENCHMARKS
-
     out = ["# Reward models", "", REWARD_SCALE_NOTE, ""]
     for bench in _benchmarks(rows):
         sub = sorted((r for r in rows if r["benchmark"] == bench), key=_key)
         cols = [
             c for c in REWARD_COLUMNS if c != "benchmark" and any(r.get(c) not in (None, "") for r in sub)
         ]
-        spec = REWARD_BENCHMARKS.get(bench.split("/")[0])
+        spec = _spec(bench)
         out += [f"## {cell(bench)}", ""]
         if spec:
             out += [cell(spec.description), ""]
@@ -190,6 +194,8 @@ def reward_markdown(rows: list[dict[str, Any]], cell: Any) -> list[str]:
 
 def reward_html(rows: list[dict[str, Any]]) -> list[str]:
     """HTML blocks: one sortable table per reward benchmark."""
+    from rewardkit.leaderboard.page import sortable_table
+
     body = [
         '<h1 id="reward-models">Reward models</h1>',
         f'<p class="scale">{html.escape(REWARD_SCALE_NOTE)}</p>',
@@ -200,17 +206,5 @@ def reward_html(rows: list[dict[str, Any]]) -> list[str]:
             c for c in REWARD_COLUMNS if c != "benchmark" and any(r.get(c) not in (None, "") for r in sub)
         ]
         body.append(f'<h2 id="reward-{html.escape(bench)}">{html.escape(bench)}</h2>')
-        body.append(
-            f'<table class="sortable" data-benchmark="reward-{html.escape(bench)}"><thead><tr>'
-            + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-            + "</tr></thead><tbody>"
-        )
-        for r in sub:
-            cls = "paper" if r["source"] != "measured by rewardkit" else "measured"
-            cells = "".join(
-                f'<td data-v="{html.escape(str(r.get(c) if r.get(c) is not None else ""))}">{html.escape(_fmt(r.get(c)))}</td>'
-                for c in cols
-            )
-            body.append(f'<tr class="{cls}">{cells}</tr>')
-        body.append("</tbody></table>")
+        body += sortable_table(f'data-benchmark="reward-{html.escape(bench)}"', cols, sub, _fmt)
     return body

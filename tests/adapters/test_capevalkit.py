@@ -199,7 +199,7 @@ def test_exported_samples_scored_elsewhere_rank_like_the_same_reward_here(tmp_pa
 
 
 def test_parquet_images_are_exported_as_files(tmp_path):
-    from tests.bench.test_capevalkit_sets import composite_dir
+    from tests.bench.test_hub_judgments import composite_dir
 
     composite_dir(tmp_path / "d", n=6)
     res = C.export_samples("composite", tmp_path / "x", data_dir=tmp_path / "d", limit=None, seed=0)

@@ -1,5 +1,10 @@
 """CLIP Recall and its tie count against a brute-force reference; non-finite inputs refused."""
 
+from __future__ import annotations
+
+import collections
+
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -16,6 +21,7 @@ from rewardkit.functional import (
     tied_rankings,
 )
 from rewardkit.functional.clip import corpus_clip_score
+from rewardkit.functional.retrieval import truncate_chars
 from rewardkit.scoring.summary import tie_warning
 
 
@@ -107,3 +113,39 @@ def test_other_metrics_refuse_non_finite_inputs_and_rewards_propagate_nan():
     assert torch.isnan(clip_score(torch.tensor([nan]))).all()
     ref = ref_clip_score(torch.tensor([0.7, nan, 0.5]), torch.tensor([0.3, 0.2, float("inf")]))
     assert ref[0].item() == pytest.approx(2 * 0.7 * 0.3 / 1.0) and torch.isnan(ref[1:]).all()
+
+
+def _per_image_reference(ranks: list[int], image_of: list[int]) -> dict:
+    """Brute force: each image's captions' hits averaged, then the images averaged."""
+    by_image = collections.defaultdict(list)
+    for r, i in zip(ranks, image_of):
+        by_image[i].append(r)
+    out = {}
+    for k in (1, 5, 10):
+        out[f"R@{k}"] = sum(sum(r <= k for r in rs) / len(rs) for rs in by_image.values()) / len(by_image)
+    out["MRR"] = sum(sum(1 / r for r in rs) / len(rs) for rs in by_image.values()) / len(by_image)
+    return out
+
+
+def _ic3_ranks(sim: torch.Tensor, image_of: list[int]) -> list[int]:
+    """IC3's ``_compute_rank``: 1 + the number of images scoring strictly higher than the true one."""
+    return [int((sim[t] > sim[t, image_of[t]]).sum()) + 1 for t in range(sim.shape[0])]
+
+
+def test_clip_recall_per_caption_and_per_image_against_ic3():
+    g = torch.Generator().manual_seed(0)
+    image_of = [0] * 5 + [1] + [2, 2] + list(range(3, 15))  # unequal captions per image
+    sim = torch.randn(len(image_of), 15, generator=g)
+    for t, i in enumerate(image_of):
+        sim[t, i] += 1.2 if i else -0.5  # image 0's five captions retrieve badly, others well
+    ranks = _ic3_ranks(sim, image_of)
+    per_caption = clip_recall(sim, torch.tensor(image_of))
+    assert per_caption["R@1"] == pytest.approx(np.mean(np.array(ranks) <= 1))
+    assert per_caption["MRR"] == pytest.approx(np.mean(1 / np.array(ranks)))
+    per_image = clip_recall(sim, torch.tensor(image_of), average="image")
+    assert per_image == pytest.approx(_per_image_reference(ranks, image_of))
+    assert per_image["R@1"] != pytest.approx(per_caption["R@1"])
+
+
+def test_ic3_character_cut():
+    assert truncate_chars(["x" * 400, "short"]) == ["x" * 300, "short"]

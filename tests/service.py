@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "examples" / "toy"
 TOKEN = "test-token-4d1f"
 

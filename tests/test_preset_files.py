@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from tests.reliability.conftest import cli
+# ruff: noqa: F811  (the fixtures imported below are named as the tests' arguments)
+from tests.reliability.conftest import (  # noqa: F401  (folder, text_preset: fixtures)
+    cli,
+    folder,
+    text_preset,
+)
 
 BAD = [
     (

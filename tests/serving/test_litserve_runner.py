@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.serving.conftest import ROOT, TOKEN, assert_close, call, in_process, start_server, toy_rows
+from tests.service import ROOT, TOKEN, assert_close, call, in_process, start_server, toy_rows
 
 
 def score_body(rows, **extra):

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.serving.conftest import ROOT, TOKEN, assert_close, call, free_port, in_process, toy_rows
+from tests.service import ROOT, TOKEN, assert_close, call, free_port, in_process, toy_rows
 
 pytest.importorskip("ray.serve", reason="Ray Serve is the optional 'ray' extra")
 
