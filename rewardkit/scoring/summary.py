@@ -63,6 +63,8 @@ def evaluator_metrics(
 
     from rewardkit.functional import clip_recall, clip_score, ref_clip_score, tied_rankings
     from rewardkit.functional.clip import corpus_clip_score
+    from rewardkit.metrics.clipscore import best_reference_cosines
+    from rewardkit.metrics.clipscore import prompted as prompt_texts
     from rewardkit.scoring.rows import RowError, load_row_image
 
     distinct: dict[str, int] = {}
@@ -121,7 +123,7 @@ def evaluator_metrics(
     if len(distinct) < len(with_image):  # some image has several captions: IC3's per-image averaging too
         out["clip_recall_per_image"] = clip_recall(sim, image_index, average="image")
     out["CLIPScore_torchmetrics"] = corpus_clip_score((txt * img[image_index]).sum(-1), "torchmetrics")
-    prompted = evaluator.encode_texts([f"A photo depicts {r.caption}" for r in with_image])
+    prompted = evaluator.encode_texts(prompt_texts([r.caption for r in with_image]))
     cos = (prompted * img[image_index]).sum(-1)
     if not bool(torch.isfinite(cos).all()):
         first = int((~torch.isfinite(cos)).nonzero()[0])
@@ -134,14 +136,7 @@ def evaluator_metrics(
     out["CLIPScore"] = float(cs.mean())
     ref_rows = [i for i, r in enumerate(with_image) if r.references]
     if ref_rows:
-        flat = [f"A photo depicts {ref}" for i in ref_rows for ref in with_image[i].references]
-        ref_emb = evaluator.encode_texts(flat)
-        best, pos = [], 0
-        for i in ref_rows:
-            k = len(with_image[i].references)
-            best.append((ref_emb[pos : pos + k] @ prompted[i]).max())
-            pos += k
-        best_t = torch.stack(best)
+        best_t = best_reference_cosines(evaluator, prompted[ref_rows], [with_image[i].references for i in ref_rows])
         if not bool(torch.isfinite(best_t).all()):
             first = ref_rows[int((~torch.isfinite(best_t)).nonzero()[0])]
             out["notes"] = [
