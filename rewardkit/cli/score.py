@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rewardkit.errors import RewardkitError
-from rewardkit.scoring.output import output_lock
+from rewardkit.scoring.lock import output_lock
 from rewardkit.scoring.pipeline import (
     NotPrepared,
     ScoreConfig,
