@@ -248,7 +248,7 @@ def run_bench(
     The record's ``files`` lists what was written, relative to OUT.
     """
     from rewardkit.backends.blip2_captioner import VLRM_GENERATION
-    from rewardkit.scoring.pipeline import ScoreConfig, score_file
+    from rewardkit.scoring.memory import score_held_rows
 
     spec = captioner_spec(model)
     benchmark = benchmark or spec.default_benchmark
@@ -324,20 +324,21 @@ def run_bench(
         {"image_id": _image_id(it.id), "caption": c} for it, c in zip(items, captions)
     ]  # COCO result format
     captions_path = out / f"{stem}.captions.jsonl"
-    with open(captions_path, "w", encoding="utf-8") as fh:
-        for row in as_rows(items, captions):
-            fh.write(json.dumps(_relative_image(row, out), ensure_ascii=False) + "\n")
-    config = ScoreConfig(
+    file_rows = [_relative_image(row, out) for row in as_rows(items, captions)]
+    with open(captions_path, "w", encoding="utf-8") as fh:  # an output: the captions can be scored again
+        for row in file_rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    scores_path = out / f"{stem}.scores.jsonl"
+    held = score_held_rows(
+        held_rows(file_rows, captions_path, out),
+        bench_preset(benchmark),
         captions=captions_path,
-        out=out / f"{stem}.scores.jsonl",
-        preset=bench_preset(benchmark),
-        image_root=out,
-        allow_outside_root=True,  # real benchmarks' images stay in --data-dir
-        batch_size=batch_size,
         device=device,
+        batch_size=batch_size,
+        out=scores_path,
+        progress=(lambda n: progress("scoring", n, len(items))) if progress else None,  # an advancing stage
     )
-    result = score_file(config, progress=(lambda n: progress("scoring", n, len(items))) if progress else None)
-    summary = result.summary
+    summary = held.summary
     metrics: dict[str, Any] = {
         k: summary[k] for k in ("clip_recall", "CLIPScore", "RefCLIPScore") if k in summary
     }
@@ -387,9 +388,9 @@ def run_bench(
     written = [
         out / f"{stem}.json",
         captions_path,
-        config.out,
-        sidecar(config.out, ".summary.json"),
-        sidecar(config.out, ".meta.json"),
+        scores_path,
+        sidecar(scores_path, ".summary.json"),
+        sidecar(scores_path, ".meta.json"),
         out / f"{stem}.predictions.json",
         *([images_dir] if benchmark in TOY_BENCHMARKS else []),
     ]
@@ -421,3 +422,21 @@ def _relative_image(row: dict[str, Any], out: Path) -> dict[str, Any]:
     except ValueError:
         pass
     return row
+
+
+def held_rows(file_rows: list[dict[str, Any]], captions_path: Path, out: Path) -> list[Any]:
+    """The captions rows as validated :class:`~rewardkit.scoring.row.Row` objects, checked in memory exactly as
+    ``rewardkit score`` checks its file's lines (images resolved under ``out``, real benchmarks' outside it)."""
+    from rewardkit.scoring.rows import parse_row
+
+    return [
+        parse_row(
+            captions_path,
+            i + 1,
+            json.dumps(row, ensure_ascii=False),
+            out,
+            needs_image=True,
+            allow_outside_root=True,
+        )
+        for i, row in enumerate(file_rows)
+    ]

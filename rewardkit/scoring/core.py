@@ -7,14 +7,16 @@ through :func:`score_batch` batch by batch, and ``rewardkit bench`` scores the r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rewardkit.scoring.row import Row
 
 
-def records(rows: Sequence[Row], values: dict[str, Sequence[float]], *, echo: bool = True) -> list[dict[str, Any]]:
+def records(
+    rows: Sequence[Row], values: dict[str, Sequence[float]], *, echo: bool = True
+) -> list[dict[str, Any]]:
     """OUT rows from a batch's component values: ``id``, then ``image`` and ``caption`` when ``echo``, then
     every component and ``total`` (NaN written as ``null``)."""
     columns = [(k, [None if v != v else v for v in vals]) for k, vals in values.items()]
@@ -63,6 +65,7 @@ def score_rows(
     echo: bool = True,
     workers: int | None = 0,
     path: str | Path = "rows",
+    progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Score in-memory rows with a built reward in fixed batches of ``batch_size``, in order: one record each.
 
@@ -70,6 +73,7 @@ def score_rows(
     through the same loader and model transforms (:class:`rewardkit.io.pipeline.ImagePipeline`,
     ``workers`` threads), so the records equal that command's OUT rows. A row whose image cannot
     be read raises its :class:`~rewardkit.scoring.row.RowError` (named by ``path`` and the row's line).
+    ``progress`` is told the number of rows of each batch scored.
 
     >>> from rewardkit.rewards import BadPhrasePenalty, ComposedReward
     >>> reward = ComposedReward({"bad": BadPhrasePenalty(["an image of"])})
@@ -88,6 +92,8 @@ def score_rows(
     if not uses_images:
         for batch in batches:
             out.extend(score_batch(reward, batch, None, echo=echo))
+            if progress is not None:
+                progress(len(batch))
         return out
 
     def source(row: Row) -> Any:
@@ -103,4 +109,6 @@ def score_rows(
                     raise image_row_error(row, path, im)
                 images.append(im)
             out.extend(score_batch(reward, batch, images, echo=echo))
+            if progress is not None:
+                progress(len(batch))
     return out

@@ -97,16 +97,21 @@ def finish(
             notes=result.notes,
             components=stats.result(),
             n_scored=stats.rows,
-            strict=config.on_error == "fail" and plan.needs_images,  # images were checked when the rewards use them
+            strict=config.on_error == "fail"
+            and plan.needs_images,  # images were checked when the rewards use them
             java_tokenizer=config.java_tokenizer,
             has_evaluator=plan.has_evaluator,
             stage=stage,
         )
-        try:
-            atomic_write_text(
-                sidecar(config.out, ".summary.json"), json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
-            )
-        except OSError as exc:
-            raise OutputError(describe_os_error(sidecar(config.out, ".summary.json"), exc)) from None
+        write_summary(config.out, summary)
         result.summary = summary
     return result
+
+
+def write_summary(out: Path, summary: dict[str, Any]) -> None:
+    """``OUT.summary.json``, written atomically."""
+    path = sidecar(out, ".summary.json")
+    try:
+        atomic_write_text(path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise OutputError(describe_os_error(path, exc)) from None

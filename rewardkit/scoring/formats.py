@@ -25,6 +25,7 @@ try:
 except ImportError:  # pragma: no cover - orjson is a dependency, kept optional
     _fast_loads = None
 
+
 def detect_format(path: Path | str, fmt: str | None = None) -> str:
     """The input format: ``fmt`` if given, else from the file name (``-``: JSONL)."""
     if fmt:
@@ -380,5 +381,3 @@ def _number_index(folder: Path) -> dict[int, list[str]]:
         if m:
             index.setdefault(int(m.group(1)), []).append(name)
     return index
-
-

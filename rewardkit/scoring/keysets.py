@@ -118,5 +118,3 @@ class BloomFilter:
                 array[i >> 3] |= 1 << (i & 7)
             self._count += 1
         return present
-
-

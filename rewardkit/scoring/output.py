@@ -315,5 +315,3 @@ def merge_outputs(out: Path, parts: list[Path]) -> None:
     finally:
         tmp.unlink(missing_ok=True)
         tmp_fp.unlink(missing_ok=True)
-
-

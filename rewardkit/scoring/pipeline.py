@@ -341,5 +341,3 @@ def score_file(config: ScoreConfig, **kwargs: Any) -> ScoreResult:
     check_config(config)
     with output_lock(config.out):
         return finish(config, run_score(config, stage=stage, **kwargs), stage=stage)
-
-

@@ -92,10 +92,21 @@ class Plan:
             (c, self.weights[c.name], model_spec(c.model, self.preset) if c.model else None)
             for c in self.components
         ]
-        return reward_setup(entries, self.config.dtype, self.config.batch_size if self.batch_dependent else None)
+        return reward_setup(
+            entries, self.config.dtype, self.config.batch_size if self.batch_dependent else None
+        )
 
 
-def reward_setup(entries: Sequence[tuple[Any, float, Any]], dtype: str, batch_size: int | None) -> dict[str, Any]:
+def built_setup(reward: Any, dtype: str, batch_size: int) -> dict[str, Any]:
+    """:func:`reward_setup` of a reward built from a preset, read off its components (their specs and models)."""
+    entries = [(c.spec, c.weight, c.model) for c in reward.components]
+    dependent = any(getattr(c.reward, "batch_dependent", False) for c in reward.components)
+    return reward_setup(entries, dtype, batch_size if dependent else None)
+
+
+def reward_setup(
+    entries: Sequence[tuple[Any, float, Any]], dtype: str, batch_size: int | None
+) -> dict[str, Any]:
     """The resume record of a reward: per component (its spec, weight, model spec) its reward, weight, options
     and model identity; the dtype; the batch size when a component's values depend on the batching (Φ)."""
     from rewardkit.presets import model_identity
@@ -135,8 +146,7 @@ class Scorer:
 
     def setup(self) -> dict[str, Any]:
         """What decides every row's scores besides the row (as :meth:`Plan.setup`), read off the built reward."""
-        entries = [(c.spec, c.weight, c.model) for c in self.reward.components]
-        return reward_setup(entries, self.config.dtype, self.config.batch_size if self.batch_dependent else None)
+        return built_setup(self.reward, self.config.dtype, self.config.batch_size)
 
     def evaluator(self) -> Any:
         """The preset's CLIP evaluator for the summary (built once, from the preset this scorer holds), or ``None``."""

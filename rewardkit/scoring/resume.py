@@ -121,7 +121,10 @@ def output_paths(out: Path, world: int = 1) -> list[Path]:
     """OUT and every sidecar a run may write, replace or delete."""
     paths = [out, fingerprints_path(out)]
     paths += [sidecar(out, s) for s in (".summary.json", ".errors.jsonl", ".meta.json", ".lock")]
-    for part in {*(part_files(out) if out.parent.is_dir() else []), *(shard_path(out, r) for r in range(world))}:
+    for part in {
+        *(part_files(out) if out.parent.is_dir() else []),
+        *(shard_path(out, r) for r in range(world)),
+    }:
         paths += [part, fingerprints_path(part)]
     return paths
 

@@ -125,6 +125,3 @@ def resolve_image(root: Path, value: str, *, allow_outside_root: bool = False) -
                 "(pass --allow-outside-root to permit it)"
             ) from None
     return path
-
-
-

@@ -60,4 +60,3 @@ def image_row_error(row: Row, path: Path | str, exc: Any) -> RowError:
     """An image's error (:class:`rewardkit.io.images.ImageError`) as the row's: ``FILE:LINE (id): image 'x' reason``."""
     label = repr(row.image_text) if row.image_text is not None else "(inline bytes)"
     return row.error(path, f"image {label} {exc.reason}")
-

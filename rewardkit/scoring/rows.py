@@ -514,5 +514,3 @@ def read_rows(
     if not rows and not errors:
         raise RewardkitError(f"{reader.path}: empty file, no rows to score")
     return rows, errors
-
-

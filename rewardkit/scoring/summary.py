@@ -116,7 +116,9 @@ def evaluator_metrics(
     out["CLIPScore"] = float(cs.mean())
     ref_rows = [i for i, r in enumerate(with_image) if r.references]
     if ref_rows:
-        best_t = best_reference_cosines(evaluator, prompted[ref_rows], [with_image[i].references for i in ref_rows])
+        best_t = best_reference_cosines(
+            evaluator, prompted[ref_rows], [with_image[i].references for i in ref_rows]
+        )
         if not bool(torch.isfinite(best_t).all()):
             first = ref_rows[int((~torch.isfinite(best_t)).nonzero()[0])]
             out["notes"] = [
