@@ -16,7 +16,7 @@ from rewardkit.functional.ptb import is_empty_caption
 from rewardkit.scoring.core import score_rows
 from rewardkit.scoring.row import Row, key_digest
 from rewardkit.scoring.stats import ComponentStats
-from rewardkit.scoring.summary import summarise
+from rewardkit.scoring.summary import summarise, wants_corpus
 
 
 @dataclass
@@ -55,11 +55,7 @@ def score_held_rows(
     stats = ComponentStats()
     for i in range(0, len(records), batch_size):  # batch by batch, as the file pipeline merges them
         stats.add_many(records[i : i + batch_size])
-    corpus = [
-        (r, rec)
-        for r, rec in zip(rows, records)
-        if r.references is not None or r.style or (spec.evaluator and r.has_image)
-    ]
+    corpus = [(r, rec) for r, rec in zip(rows, records) if wants_corpus(r, bool(spec.evaluator))]
     with_image = any(r.has_image for r, _ in corpus)
     evaluator = (
         build_evaluator(spec, device=device, dtype=dtype, batch_size=batch_size)

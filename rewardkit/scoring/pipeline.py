@@ -12,6 +12,13 @@ Two streaming passes over the captions file, neither holding the rows in memory:
    refused).
 
 Standard input (``-``) is read once: its rows are checked as they are scored.
+
+The data flows one way through these modules: :mod:`~rewardkit.scoring.plan` (options, the preset's
+plan, the built reward), :mod:`~rewardkit.scoring.check` (the check pass),
+:mod:`~rewardkit.scoring.core` (batches -> records, in memory), this module (the score pass),
+:mod:`~rewardkit.scoring.finish` (merge, errors file, :mod:`~rewardkit.scoring.summary`); OUT's
+files are :mod:`~rewardkit.scoring.output`, :mod:`~rewardkit.scoring.resume` and
+:mod:`~rewardkit.scoring.lock`; sharded runs :mod:`~rewardkit.scoring.distributed`.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from rewardkit.scoring.resume import (
 from rewardkit.scoring.row import Row, RowError, key_digest
 from rewardkit.scoring.row_images import image_row_error, image_source
 from rewardkit.scoring.stats import ComponentStats
+from rewardkit.scoring.summary import wants_corpus
 
 __all__ = [  # the pipeline, and the names callers of ``rewardkit score``'s library import from here
     "NotPrepared",
@@ -63,8 +71,7 @@ except ImportError:  # pragma: no cover
 
 
 def _wants_corpus(row: Row, plan: Plan) -> bool:
-    """Whether the summary's corpus metrics need this row (an image for the evaluator, references, a style)."""
-    return bool(row.references is not None or row.style or (plan.has_evaluator and row.has_image))
+    return wants_corpus(row, plan.has_evaluator)
 
 
 def _slim(row: Row) -> Row:

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from rewardkit.scoring.row import Row
 
 
+def wants_corpus(row: Row, has_evaluator: bool) -> bool:
+    """Whether the summary's corpus metrics need this row (an image for the evaluator, references, a style)."""
+    return bool(row.references is not None or row.style or (has_evaluator and row.has_image))
+
+
 TIED_WARNING_SHARE = 0.05
 """Share of captions with a tied ranking from which the summary warns (real CLIP similarities almost never tie)."""
 
