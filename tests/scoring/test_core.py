@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from rewardkit.rewards import BadPhrasePenalty, ComposedReward, RepeatPenalty
 from rewardkit.scoring.core import score_rows
 from rewardkit.scoring.row import Row, RowError
 from rewardkit.scoring.rows import read_rows
+from tests.scoring.conftest import toy_captions
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTIONS = [
@@ -28,12 +28,7 @@ CAPTIONS = [
 
 @pytest.fixture(scope="module")
 def toy_rows(tmp_path_factory):
-    src = ROOT / "examples" / "toy"
-    dst = tmp_path_factory.mktemp("toy")
-    lines = (src / "captions.jsonl").read_text().splitlines()[:7]
-    (dst / "captions.jsonl").write_text("\n".join(lines) + "\n")
-    shutil.copytree(src / "images", dst / "images")
-    rows, errors = read_rows(dst / "captions.jsonl")
+    rows, errors = read_rows(toy_captions(tmp_path_factory.mktemp("toy"), 7))
     assert not errors
     return rows
 

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from rewardkit.scoring.memory import score_held_rows
 from rewardkit.scoring.output import fingerprints_path, sidecar
 from rewardkit.scoring.pipeline import ScoreConfig, score_file
 from rewardkit.scoring.rows import read_rows
+from tests.scoring.conftest import toy_captions
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_held_rows_give_the_files_and_summary_of_score_on_a_file(tmp_path):
-    src = ROOT / "examples" / "toy"
-    lines = (src / "captions.jsonl").read_text().splitlines()[:9]
-    (tmp_path / "captions.jsonl").write_text("\n".join(lines) + "\n")
-    shutil.copytree(src / "images", tmp_path / "images")
+    toy_captions(tmp_path, 9)
     by_file = tmp_path / "file.jsonl"
     result = score_file(
         ScoreConfig(

@@ -3,7 +3,6 @@ with a broken evaluator (non-finite similarities refused, ties counted)."""
 
 import copy
 import inspect
-import shutil
 import statistics
 from pathlib import Path
 
@@ -17,18 +16,14 @@ from rewardkit.io.images import load_image
 from rewardkit.presets import build_evaluator
 from rewardkit.scoring.rows import read_rows
 from rewardkit.scoring.summary import evaluator_metrics, summarise, tie_warning
+from tests.scoring.conftest import toy_captions
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def rows(tmp_path_factory):
-    src = ROOT / "examples" / "toy"
-    dst = tmp_path_factory.mktemp("toy")
-    lines = (src / "captions.jsonl").read_text().splitlines()[:10]
-    (dst / "captions.jsonl").write_text("\n".join(lines) + "\n")
-    shutil.copytree(src / "images", dst / "images")
-    rows, errors = read_rows(dst / "captions.jsonl")
+    rows, errors = read_rows(toy_captions(tmp_path_factory.mktemp("toy"), 10))
     assert not errors
     return rows
 
