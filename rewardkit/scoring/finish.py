@@ -84,11 +84,16 @@ def finish(
         if scorer is None:
             raise RewardkitError("finish: the result carries no scorer to summarise with")
         plan = scorer.plan
-        with_image = any(r.has_image for r in rows)
+        evaluator = None
+        if plan.has_evaluator and any(r.has_image for r in rows):
+            if stage is not None:
+                stage("computing CLIP metrics (CLIP Recall, CLIPScore, RefCLIPScore)")
+            evaluator = scorer.evaluator()  # built once, from the preset the run already holds
+        strict = config.on_error == "fail" and plan.needs_images  # images were checked when rewards use them
         summary = summarise(
             rows,
             records,
-            scorer.evaluator() if plan.has_evaluator and with_image else None,
+            evaluator,
             preset=plan.preset.name,
             captions=config.captions,
             weights=scorer.reward.weights,
@@ -97,8 +102,7 @@ def finish(
             notes=result.notes,
             components=stats.result(),
             n_scored=stats.rows,
-            strict=config.on_error == "fail"
-            and plan.needs_images,  # images were checked when the rewards use them
+            strict=strict,
             java_tokenizer=config.java_tokenizer,
             has_evaluator=plan.has_evaluator,
             stage=stage,
