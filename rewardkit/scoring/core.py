@@ -78,7 +78,7 @@ def score_rows(
     >>> from rewardkit.rewards import BadPhrasePenalty, ComposedReward
     >>> reward = ComposedReward({"bad": BadPhrasePenalty(["an image of"])})
     >>> score_rows([Row(1, "a", "an image of a dog")], reward)
-    [{'id': 'a', 'caption': 'an image of a dog', 'bad': 3.0, 'total': 3.0}]
+    [{'id': 'a', 'caption': 'an image of a dog', 'bad': 3.0, 'total': -3.0}]
     """
     from rewardkit.io.images import ImageError
     from rewardkit.io.pipeline import ImagePipeline, model_transforms
