@@ -15,72 +15,24 @@ def test_ids_are_text_so_one_and_quoted_one_are_the_same_row():
     assert len(key_digest("x")) == 8
 
 
+def _row(line=1, row_id="a", **change):
+    fields = {"caption": "a dog", "image": Path("/i/a.png"), "references": ["r"], "style": "s"}
+    fields.update({k: v for k, v in change.items() if k != "eos"})
+    return Row(line, row_id, extra={"ended_with_eos": change.get("eos", True)}, **fields)
+
+
 def test_the_fingerprint_changes_with_each_field_that_decides_the_scores():
-    base = Row(
-        1, "a", "a dog", image=Path("/i/a.png"), references=["r"], style="s", extra={"ended_with_eos": True}
-    )
     variants = [
-        Row(
-            1,
-            "a",
-            "a cat",
-            image=Path("/i/a.png"),
-            references=["r"],
-            style="s",
-            extra={"ended_with_eos": True},
-        ),
-        Row(
-            1,
-            "a",
-            "a dog",
-            image=Path("/i/b.png"),
-            references=["r"],
-            style="s",
-            extra={"ended_with_eos": True},
-        ),
-        Row(
-            1,
-            "a",
-            "a dog",
-            image=Path("/i/a.png"),
-            references=["q"],
-            style="s",
-            extra={"ended_with_eos": True},
-        ),
-        Row(
-            1,
-            "a",
-            "a dog",
-            image=Path("/i/a.png"),
-            references=None,
-            style="s",
-            extra={"ended_with_eos": True},
-        ),
-        Row(
-            1,
-            "a",
-            "a dog",
-            image=Path("/i/a.png"),
-            references=["r"],
-            style="t",
-            extra={"ended_with_eos": True},
-        ),
-        Row(
-            1,
-            "a",
-            "a dog",
-            image=Path("/i/a.png"),
-            references=["r"],
-            style="s",
-            extra={"ended_with_eos": False},
-        ),
+        _row(caption="a cat"),
+        _row(image=Path("/i/b.png")),
+        _row(references=["q"]),
+        _row(references=None),
+        _row(style="t"),
+        _row(eos=False),
     ]
-    prints = {base.fingerprint(), *(v.fingerprint() for v in variants)}
+    prints = {_row().fingerprint(), *(v.fingerprint() for v in variants)}
     assert len(prints) == 1 + len(variants)
-    moved = Row(
-        7, "zz", "a dog", image=Path("/i/a.png"), references=["r"], style="s", extra={"ended_with_eos": True}
-    )
-    assert moved.fingerprint() == base.fingerprint()  # the line and id are not what is scored
+    assert _row(7, "zz").fingerprint() == _row().fingerprint()  # the line and id are not what is scored
     # fields are length-prefixed: moving a character between caption and reference is another row
     assert (
         Row(1, "a", "ab", references=["c"]).fingerprint() != Row(1, "a", "a", references=["bc"]).fingerprint()
