@@ -97,7 +97,9 @@ def build_reward(
         except (TypeError, ValueError, OSError) as exc:
             reason = " ".join(str(exc).split())[:200]
             raise PresetError(f"{where}: component {c.name!r}: {reason}") from None
-        built.append(Component(c.name, reward, reward.default_weight if c.weight is None else c.weight))
+        model = model_spec(c.model, spec) if c.model else None
+        weight = reward.default_weight if c.weight is None else c.weight
+        built.append(Component(c.name, reward, weight, spec=c, model=model))  # built with its spec
     return ComposedReward(built)
 
 

@@ -6,7 +6,6 @@ import json
 import platform
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,155 +17,13 @@ from rewardkit.bench.benchmarks import (
     get_benchmark,
     load_items,
 )
+from rewardkit.bench.captioners import (  # noqa: F401  (re-exported: bench's public names)
+    CaptionerSpec,
+    apply_delta,
+    captioner_spec,
+    load_captioner,
+)
 from rewardkit.errors import RewardkitError
-
-
-@dataclass(frozen=True)
-class CaptionerSpec:
-    """A captioner to benchmark: a registered BLIP-2 model (optionally with a delta state dict), a local
-    folder, a Hugging Face image-to-text model (``kind="hf"``) or a ready captions file (``kind="captions"``)."""
-
-    name: str
-    checkpoint: str
-    delta_repo: str | None = None
-    delta_file: str | None = None
-    default_benchmark: str = "coco-karpathy-test"
-    description: str = ""
-    kind: str = "blip2"
-
-
-def _from_model(name: str) -> CaptionerSpec:
-    from rewardkit.registry import MODELS
-
-    m = MODELS.get(name)
-    return CaptionerSpec(
-        name,
-        m.checkpoint,
-        m.extra.get("delta_repo"),
-        m.extra.get("delta_file"),
-        m.extra.get("default_benchmark", "coco-karpathy-test"),
-        m.computes,
-    )
-
-
-def _from_folder(name: str, folder: Path) -> CaptionerSpec:
-    """A local captioner folder: a ``rewardkit train`` OUT (its ``policy``), a BLIP-2 folder, or any HF captioner."""
-    if (folder / "policy" / "config.json").is_file():
-        folder = folder / "policy"
-    config = folder / "config.json"
-    if not config.is_file():
-        hint = (
-            " (a rewardkit train OUT without policy/: did the run finish?)"
-            if (folder / "metrics.jsonl").exists()
-            else ""
-        )
-        raise RewardkitError(
-            f"--model {name}: {folder} has no config.json, so it is not a saved captioner{hint}"
-        )
-    try:
-        model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
-    except (OSError, ValueError) as exc:
-        raise RewardkitError(f"--model {name}: {config} is unreadable ({exc})") from None
-    kind = "blip2" if model_type == "blip-2" else "hf"
-    return CaptionerSpec(
-        name,
-        str(folder),
-        default_benchmark=_toy_benchmark(folder) or "coco-karpathy-test",
-        description=f"local {model_type or 'model'} folder",
-        kind=kind,
-    )
-
-
-def _toy_benchmark(folder: Path) -> str | None:
-    """``toy`` or ``toy-hard`` for a captioner of a toy tier (shipped, or trained by ``rewardkit train`` on its scenes)."""
-    from rewardkit.registry import TOY_HARD_WEIGHTS, TOY_WEIGHTS
-
-    if folder.resolve().is_relative_to(TOY_WEIGHTS.resolve()):
-        return "toy"
-    if folder.resolve().is_relative_to(TOY_HARD_WEIGHTS.resolve()):
-        return "toy-hard"
-    try:
-        meta = json.loads((folder / "rewardkit.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    data = meta.get("config", {}).get("data") if isinstance(meta, dict) else None
-    return data if data in TOY_BENCHMARKS else None
-
-
-def captioner_spec(name: str) -> CaptionerSpec:
-    """A captioner by name: a registered model, ``hf:ID_OR_PATH``, a local folder, or ``captions:PATH``."""
-    from rewardkit.registry import CAPTIONER_BACKENDS, MODELS
-
-    if name.startswith("captions:"):
-        return CaptionerSpec(
-            name,
-            name[len("captions:") :],
-            default_benchmark="toy",
-            description="captions file",
-            kind="captions",
-        )
-    if name.startswith("hf:"):
-        target = name[len("hf:") :]
-        if not target:
-            raise RewardkitError(
-                "--model hf: needs a Hugging Face id or a local folder, e.g. hf:Salesforce/blip-image-captioning-base"
-            )
-        return CaptionerSpec(name, target, description="Hugging Face image-to-text model", kind="hf")
-    if name in MODELS and MODELS.get(name).backend in CAPTIONER_BACKENDS:
-        return _from_model(name)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return _from_folder(name, path)
-    from rewardkit.registry import did_you_mean
-
-    known = [n for n in [*MODELS.names(), *MODELS.aliases()] if MODELS.get(n).backend in CAPTIONER_BACKENDS]
-    hint = did_you_mean(name, known)
-    raise RewardkitError(
-        f"unknown model {name!r}{hint}; known: {', '.join(sorted(known))}, a captioner folder, hf:ID_OR_PATH or captions:PATH"
-    )
-
-
-def apply_delta(model: Any, state: dict[str, Any]) -> dict[str, list[str]]:
-    """Load a partial state dict with ``strict=False``; returns which tensors it replaced and which it did not match."""
-    own = model.state_dict()
-    replaced = sorted(k for k in state if k in own)
-    result = model.load_state_dict(state, strict=False)
-    if result.unexpected_keys:
-        raise RewardkitError(
-            f"the delta has {len(result.unexpected_keys)} tensors the model lacks, e.g. {result.unexpected_keys[0]}"
-        )
-    return {"replaced": replaced, "unexpected": list(result.unexpected_keys)}
-
-
-def load_captioner(spec: CaptionerSpec, *, device: str, dtype: str, batch_size: int, prompt: str = "") -> Any:
-    """The captioner of a spec (delta applied when the spec has one)."""
-    from rewardkit.backends.blip2_captioner import Blip2Captioner
-
-    if spec.kind == "hf":
-        from rewardkit.backends.hf_captioner import HFCaptioner
-
-        return HFCaptioner(spec.checkpoint, prompt=prompt, device=device, dtype=dtype, batch_size=batch_size)
-    checkpoint = spec.checkpoint
-    from rewardkit.registry import TOY_WEIGHTS
-
-    if checkpoint.startswith(str(TOY_WEIGHTS)) and not Path(checkpoint).is_dir():
-        raise RewardkitError(f"{spec.name}: {checkpoint} is not shipped in this installation")
-    cap = Blip2Captioner(checkpoint, device=device, dtype=dtype, batch_size=batch_size)
-    if spec.delta_repo:
-        import torch
-
-        from rewardkit.backends.base import hub_reachable, missing_checkpoint
-
-        try:
-            from huggingface_hub import hf_hub_download
-
-            path = hf_hub_download(spec.delta_repo, spec.delta_file, local_files_only=not hub_reachable())
-        except Exception:
-            raise missing_checkpoint(f"{spec.delta_repo}/{spec.delta_file}") from None
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        cap.delta = apply_delta(cap.model, state)
-    return cap
-
 
 SCALE = "raw: recall, MRR and the COCO metrics in [0, 1] (CIDEr-D up to 10), CLIPScore on its 0-2.5 scale; lmms-eval reports raw scores, VLMEvalKit x100"
 
@@ -248,7 +105,7 @@ def run_bench(
     The record's ``files`` lists what was written, relative to OUT.
     """
     from rewardkit.backends.blip2_captioner import VLRM_GENERATION
-    from rewardkit.scoring.pipeline import ScoreConfig, score_file
+    from rewardkit.scoring.memory import score_held_rows
 
     spec = captioner_spec(model)
     benchmark = benchmark or spec.default_benchmark
@@ -324,20 +181,21 @@ def run_bench(
         {"image_id": _image_id(it.id), "caption": c} for it, c in zip(items, captions)
     ]  # COCO result format
     captions_path = out / f"{stem}.captions.jsonl"
-    with open(captions_path, "w", encoding="utf-8") as fh:
-        for row in as_rows(items, captions):
-            fh.write(json.dumps(_relative_image(row, out), ensure_ascii=False) + "\n")
-    config = ScoreConfig(
+    file_rows = [_relative_image(row, out) for row in as_rows(items, captions)]
+    with open(captions_path, "w", encoding="utf-8") as fh:  # an output: the captions can be scored again
+        for row in file_rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    scores_path = out / f"{stem}.scores.jsonl"
+    held = score_held_rows(
+        held_rows(file_rows, captions_path, out),
+        bench_preset(benchmark),
         captions=captions_path,
-        out=out / f"{stem}.scores.jsonl",
-        preset=bench_preset(benchmark),
-        image_root=out,
-        allow_outside_root=True,  # real benchmarks' images stay in --data-dir
-        batch_size=batch_size,
         device=device,
+        batch_size=batch_size,
+        out=scores_path,
+        progress=(lambda n: progress("scoring", n, len(items))) if progress else None,  # an advancing stage
     )
-    result = score_file(config, progress=(lambda n: progress("scoring", n, len(items))) if progress else None)
-    summary = result.summary
+    summary = held.summary
     metrics: dict[str, Any] = {
         k: summary[k] for k in ("clip_recall", "CLIPScore", "RefCLIPScore") if k in summary
     }
@@ -388,9 +246,9 @@ def run_bench(
     written = [
         out / f"{stem}.json",
         captions_path,
-        config.out,
-        sidecar(config.out, ".summary.json"),
-        sidecar(config.out, ".meta.json"),
+        scores_path,
+        sidecar(scores_path, ".summary.json"),
+        sidecar(scores_path, ".meta.json"),
         out / f"{stem}.predictions.json",
         *([images_dir] if benchmark in TOY_BENCHMARKS else []),
     ]
@@ -422,3 +280,21 @@ def _relative_image(row: dict[str, Any], out: Path) -> dict[str, Any]:
     except ValueError:
         pass
     return row
+
+
+def held_rows(file_rows: list[dict[str, Any]], captions_path: Path, out: Path) -> list[Any]:
+    """The captions rows as validated :class:`~rewardkit.scoring.row.Row` objects, checked in memory exactly as
+    ``rewardkit score`` checks its file's lines (images resolved under ``out``, real benchmarks' outside it)."""
+    from rewardkit.scoring.rows import parse_row
+
+    return [
+        parse_row(
+            captions_path,
+            i + 1,
+            json.dumps(row, ensure_ascii=False),
+            out,
+            needs_image=True,
+            allow_outside_root=True,
+        )
+        for i, row in enumerate(file_rows)
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -11,10 +10,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from rewardkit.errors import RewardkitError
-from rewardkit.scoring.output import output_lock
+from rewardkit.scoring.distributed import dist_env
+from rewardkit.scoring.lock import output_lock
 from rewardkit.scoring.pipeline import (
-    NotPrepared,
     ScoreConfig,
     ScoreResult,
     check_config,
@@ -22,11 +20,6 @@ from rewardkit.scoring.pipeline import (
     run_score,
     sidecar,
 )
-
-
-def _dist() -> tuple[int, int]:
-    """(rank, world size) from the launcher's environment (accelerate launch / torchrun)."""
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def _progress(quiet: bool, console: Console) -> Any:
@@ -116,7 +109,7 @@ def render_summary(
 
 def score_command(config: ScoreConfig, *, quiet: bool = False, all_conventions: bool = False) -> int:
     """Run a (possibly sharded) scoring job; returns the exit code."""
-    rank, world = _dist()
+    rank, world = dist_env()
     check_config(config, world)
     console = Console(stderr=True)
     if world > 1:
@@ -162,88 +155,23 @@ def _score_sharded(
     console: Console,
     all_conventions: bool = False,
 ) -> int:
-    """Each process scores every ``world``-th batch; rank 0 merges in input order and summarises."""
-    import torch
-    import torch.distributed as dist
+    """A sharded run (:func:`rewardkit.scoring.distributed.score_sharded`) with rank 0's bar, error line and table."""
+    from rewardkit.scoring.distributed import score_sharded
 
-    if torch.cuda.is_available() and config.device in ("auto", "cuda"):
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        config.device = f"cuda:{local}"
-        backend = "nccl"
-    else:
-        backend = "gloo"
-    dist.init_process_group(backend)
-
-    def sync(failure: str | None) -> list[str | None]:
-        gathered: list[Any] = [None] * world
-        dist.all_gather_object(gathered, failure)
-        return gathered
-
-    code = 0
-    failure: str | None = None
-    result: ScoreResult | None = None
-    lock = output_lock(config.out) if rank == 0 else contextlib.nullcontext()
-    try:
-        lock.__enter__()
-    except RewardkitError as exc:
-        failure = str(exc)
-    locked = [f for f in sync(failure) if f]
-    untouched = bool(locked)  # OUT is another run's or a resume was refused: merge nothing into it
-    try:
-        if locked:
-            raise RewardkitError(locked[0])
-        with _progress(quiet or rank != 0, console) as bar:
-            task = bar.add_task("checking rows", total=None)
-            result = run_score(
-                config,
-                rank=rank,
-                world=world,
-                progress=lambda n: bar.advance(task, n * world),
-                on_total=lambda n: bar.update(task, total=n),
-                sync=sync,
-                stage=lambda text: bar.update(task, description=text),
-            )
-    except NotPrepared as exc:
-        failure, untouched = str(exc), True
-    except RewardkitError as exc:
-        failure = str(exc)
-    failures: list[Any] = [None] * world
-    dist.all_gather_object(failures, failure)
-    errors: list[Any] = [None] * world
-    dist.all_gather_object(errors, result.errors if result else [])
-    digests: list[Any] = [None] * world
-    dist.all_gather_object(digests, result.digest if result else None)
-    if rank == 0 and not any(failures) and len({d for d in digests}) > 1:
-        failures[0] = (
-            f"{config.captions}: changed while it was being scored (the processes read different rows); "
-            "rerun without --resume"
+    with _progress(quiet or rank != 0, console) as bar:
+        task = bar.add_task("checking rows", total=None)
+        outcome = score_sharded(
+            config,
+            rank,
+            world,
+            progress=lambda n: bar.advance(task, n * world),
+            on_total=lambda n: bar.update(task, total=n),
+            stage=lambda text: bar.update(task, description=text),
         )
-    if rank == 0:
-        merged = ScoreResult(out=config.out)
-        seen = set()
-        for errs in errors:
-            for e in errs:
-                if e.line not in seen:
-                    seen.add(e.line)
-                    merged.errors.append(e)
-        merged.errors.sort(key=lambda e: e.line)
-        problems = [f for f in failures if f]
-        if problems:
-            config.summary = False
-            if not untouched:
-                finish(config, merged, world=world)
-            console.print(f"[bold red]error:[/] {sorted(problems)[0]}", highlight=False, soft_wrap=True)
-            code = 2
-        else:
-            merged.corpus = result.corpus if result else []
-            merged.notes = result.notes if result else []
-            _report(config, finish(config, merged, world=world), quiet, all_conventions)
-    codes: list[Any] = [None] * world
-    dist.all_gather_object(codes, code)
-    if rank == 0 and not locked:
-        lock.__exit__(None, None, None)
-    dist.barrier()
-    dist.destroy_process_group()
+    if outcome.error is not None:
+        console.print(f"[bold red]error:[/] {outcome.error}", highlight=False, soft_wrap=True)
+    elif outcome.result is not None:
+        _report(config, outcome.result, quiet, all_conventions)
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(max(codes))
+    os._exit(outcome.code)

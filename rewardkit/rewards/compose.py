@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rewardkit.errors import ArgumentError, RewardkitError
@@ -22,6 +22,10 @@ class Component:
     name: str
     reward: Reward
     weight: float
+    spec: Any = field(default=None, compare=False)
+    """The preset entry it was built from (:class:`rewardkit.registry.ComponentSpec`: reward, options), if any."""
+    model: Any = field(default=None, compare=False)
+    """The model it was built with (:class:`rewardkit.registry.ModelSpec`), if any: provenance without a lookup."""
 
 
 class ComposedReward(Reward):
@@ -63,7 +67,7 @@ class ComposedReward(Reward):
             w = c.weight
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
                 raise ArgumentError(f"component {c.name!r}: weight must be a finite number, not {w!r}")
-        components = [Component(c.name, c.reward, float(c.weight)) for c in components]
+        components = [Component(c.name, c.reward, float(c.weight), c.spec, c.model) for c in components]
         names = [c.name for c in components]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

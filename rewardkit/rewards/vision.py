@@ -87,7 +87,9 @@ class CLIPScore(_ImageTextReward):
         self.prompt = spec["prompt"] if prompt is None else prompt
 
     def prompted(self, texts: Sequence[str]) -> list[str]:
-        return [f"{self.prompt} {t}".strip() if self.prompt else t for t in texts]
+        from rewardkit.metrics.clipscore import prompted
+
+        return prompted(texts, self.prompt)
 
     def score(self, captions: Sequence[str], **inputs: Any) -> list[float]:
         images, keys = self._inputs(captions, inputs)
@@ -122,23 +124,15 @@ class RefCLIPScore(CLIPScore):
         if refs is None:
             return [math.nan] * len(captions)
         clip_s = torch.tensor(super().score(captions, **inputs))
-        flat = [r for rs in refs for r in (rs or [])]
-        if not flat:
+        if not any(refs_i for refs_i in refs):
             return [math.nan] * len(captions)
+        from rewardkit.metrics.clipscore import best_reference_cosines
+
         cand = self.backend.encode_texts(self.prompted(captions))
-        ref_emb = self.backend.encode_texts(self.prompted(flat))
-        out, pos = [], 0
-        for i, rs in enumerate(refs):
-            k = len(rs or [])
-            if k == 0:
-                out.append(math.nan)
-                continue
-            best = (ref_emb[pos : pos + k] @ cand[i]).max()
-            out.append(
-                float(ref_clip_score(clip_s[i : i + 1], best.reshape(1), definition=self.definition)[0])
-            )
-            pos += k
-        return out
+        best = best_reference_cosines(self.backend, cand, refs, self.prompt)
+        out = ref_clip_score(clip_s, best.to(clip_s.dtype), definition=self.definition)
+        has = [bool(r) for r in refs]
+        return [float(v) if h else math.nan for v, h in zip(out.tolist(), has)]
 
 
 class ITMLogit(_ImageTextReward):

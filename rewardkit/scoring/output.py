@@ -5,11 +5,9 @@ from __future__ import annotations
 import errno
 import json
 import os
-import socket
 import stat
 import struct
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,80 +69,6 @@ def describe_os_error(path: Path, exc: OSError) -> str:
         errno.ENOTDIR: "a parent of it is not a directory",
     }
     return f"{path}: cannot write: {hints.get(exc.errno, exc.strerror or str(exc))}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextmanager
-def output_lock(out: Path) -> Iterator[Path]:
-    """Hold ``OUT.lock`` while OUT is written; a second writer is refused, a dead writer's lock is taken over.
-
-    The lock is an ``flock`` on the lock file (released by the OS when its holder dies) with the
-    holder's pid and host written inside for the message.
-    """
-    import fcntl
-
-    path = sidecar(out, ".lock")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(describe_os_error(path.parent, exc)) from None
-    while True:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise OutputError(describe_os_error(path, exc)) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
-            os.close(fd)
-            raise OutputError(
-                f"{out}: another rewardkit run is writing it ({holder}); wait for it to finish or choose another -o"
-            ) from None
-        try:  # the file we locked may have been removed by a holder that just finished
-            same = os.fstat(fd).st_ino == os.stat(path).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)
-    os.ftruncate(fd, 0)
-    os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
-    try:
-        yield path
-    finally:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        os.close(fd)
-
-
-def lock_holder(out: Path) -> str | None:
-    """Who holds OUT's lock right now (``None`` when nobody does)."""
-    import fcntl
-
-    path = sidecar(out, ".lock")
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return os.read(fd, 200).decode("utf-8", "replace").strip()
-    finally:
-        os.close(fd)
-    return None
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -223,7 +147,6 @@ def fingerprint(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-META_FORMAT = 2
 FINGERPRINT = struct.Struct("<Q8s8s")
 """One resume record per OUT row: the row's position among the good input rows, its key's 8-byte
 digest and the first 8 bytes of its fingerprint (24 bytes a row, appended as rows are written)."""
@@ -234,41 +157,6 @@ FSYNC_SECONDS = 5.0
 def fingerprints_path(jsonl: Path) -> Path:
     """``OUT.jsonl`` -> ``OUT.fingerprints.bin`` (also for part files)."""
     return sidecar(jsonl, ".fingerprints.bin")
-
-
-def read_meta(out: Path) -> dict[str, Any] | None:
-    """``OUT.meta.json`` (what produced OUT), ``None`` if absent."""
-    path = sidecar(out, ".meta.json")
-    if not path.exists():
-        return None
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise OutputError(f"{path}: unreadable ({exc}); rerun without --resume") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("setup"), dict):
-        raise OutputError(f"{path}: not a rewardkit meta file; rerun without --resume")
-    if meta.get("format") != META_FORMAT:
-        raise OutputError(
-            f"{path}: written by another rewardkit version (per-row fingerprints inline); rerun without --resume"
-        )
-    return meta
-
-
-def check_setup(out: Path, meta: Mapping[str, Any], setup: Mapping[str, Any]) -> None:
-    """Refuse to resume OUT when another reward setup produced it, saying what differs."""
-    diff = _first_difference(meta.get("setup", {}), json.loads(json.dumps(dict(setup), default=str)))
-    if diff is not None:
-        where, then, now = diff
-        raise OutputError(
-            f"{out}: cannot resume: the reward setup differs at {where} ({_short(then)} then, {_short(now)} now); "
-            "rerun without --resume or choose another -o"
-        )
-
-
-def write_meta(out: Path, setup: Mapping[str, Any], rows: Any = None) -> None:
-    """Record what produces OUT: the resolved reward setup (row fingerprints go to ``OUT.fingerprints.bin``)."""
-    meta = {"format": META_FORMAT, "setup": dict(setup), "fingerprints": fingerprints_path(out).name}
-    atomic_write_text(sidecar(out, ".meta.json"), json.dumps(meta, ensure_ascii=True) + "\n")
 
 
 def scan_out(out: Path) -> tuple[int, int, int]:
@@ -427,25 +315,3 @@ def merge_outputs(out: Path, parts: list[Path]) -> None:
     finally:
         tmp.unlink(missing_ok=True)
         tmp_fp.unlink(missing_ok=True)
-
-
-_MISSING = "<absent>"
-
-
-def _first_difference(old: Any, new: Any, where: str = "") -> tuple[str, Any, Any] | None:
-    """The first key path where two JSON values differ, with both values."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new), key=str):
-            sub = f"{where}.{key}" if where else str(key)
-            if key not in old or key not in new:
-                return sub, old.get(key, _MISSING), new.get(key, _MISSING)
-            found = _first_difference(old[key], new[key], sub)
-            if found:
-                return found
-        return None
-    return None if old == new else (where or "setup", old, new)
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."

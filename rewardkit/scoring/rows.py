@@ -8,632 +8,79 @@ for standard input. Every row goes through the same validation; every mistake is
 :class:`RowError` naming the file and the row (``FILE:LINE`` for text formats, ``FILE[INDEX]``
 for arrays, ``FILE (row group G, row R)`` for Parquet). Rows are yielded as they are read, so
 memory does not grow with the file (duplicate ids are found through a set of 8-byte digests).
+
+The row itself is :mod:`rewardkit.scoring.row`, the format readers :mod:`rewardkit.scoring.formats`,
+the duplicate-id sets :mod:`rewardkit.scoring.keysets`. This module is one class, the reader, and
+stays over ~400 lines on purpose: its validation of one row (every field, in every format, with
+the place of each mistake) reads best as one piece.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
-import io
-import json
 import os
 import re
-import stat
-import sys
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rewardkit.errors import RewardkitError
 from rewardkit.io.images import MAX_IMAGE_PIXELS  # noqa: F401  (the cap, re-exported where rows are read)
+from rewardkit.scoring.formats import (
+    CocoAnnotations,
+    _array_items,
+    _csv_items,
+    _csv_value,
+    _line_items,
+    _number_index,
+    _open_binary,
+    _parquet_items,
+    _peek_first_char,
+    check_source,
+    detect_format,
+)
+from rewardkit.scoring.keysets import BloomFilter, KeySet
+from rewardkit.scoring.row import (
+    FORMATS,
+    KNOWN_KEYS,
+    MAX_CAPTION_CHARS,
+    MAX_ID_CHARS,
+    STDIN,
+    Row,
+    RowError,
+    _unicode_problem,
+    key_digest,
+    resolve_image,
+    row_key,
+)
+from rewardkit.scoring.row_images import (
+    check_image_file,
+    image_row_error,
+    image_source,
+    load_image,
+    load_row_image,
+)
+
+__all__ = [  # the reader, and what callers import from here: the row, its errors and images
+    "FORMATS",
+    "STDIN",
+    "BloomFilter",
+    "CocoAnnotations",
+    "KeySet",
+    "Row",
+    "RowError",
+    "RowReader",
+    "image_row_error",
+    "image_source",
+    "key_digest",
+    "load_image",
+    "load_row_image",
+    "parse_row",
+    "read_rows",
+    "row_key",
+]
 
-try:
-    from orjson import loads as _fast_loads
-except ImportError:  # pragma: no cover - orjson is a dependency, kept optional
-    _fast_loads = None
-
-MAX_CAPTION_CHARS = 10_000
-MAX_LINE_BYTES = 1 << 20
-MAX_ID_CHARS = 1_000
-
-FORMATS = ("jsonl", "jsonl.gz", "json", "coco", "csv", "tsv", "parquet")
-KNOWN_KEYS = frozenset({"id", "caption", "image", "references", "style", "ended_with_eos"})
-STDIN = "-"
-
-
-class RowError(RewardkitError):
-    """A bad input row: ``FILE:LINE: reason`` (``FILE[INDEX]`` / ``FILE (row group G, row R)`` for arrays / Parquet)."""
-
-    def __init__(
-        self, path: Path | str, line: int, reason: str, row_id: Any = None, *, where: str | None = None
-    ) -> None:
-        self.path, self.line, self.reason, self.row_id, self.where = str(path), line, reason, row_id, where
-        self.duplicate = False  # a valid row whose id came before: it still takes its place in the batches
-        place = f"{self.path}{where}" if where else f"{self.path}:{line}"
-        super().__init__(place + (f" (id {row_id!r})" if row_id is not None else "") + f": {reason}")
-
-    def record(self) -> dict[str, Any]:
-        """The row of ``OUT.errors.jsonl``: ``line`` (the row's position), ``where`` for arrays and Parquet."""
-        rec: dict[str, Any] = {"line": self.line, "id": self.row_id, "reason": self.reason}
-        if self.where:
-            rec["where"] = self.where.strip(" ()")
-        return rec
-
-
-def row_key(row_id: Any) -> str:
-    """The identity of a row: its id as text, so ``1`` and ``"1"`` are the same id."""
-    return row_id if isinstance(row_id, str) else str(row_id)
-
-
-def key_digest(key: str) -> bytes:
-    """8 bytes standing for a row key (in the resume fingerprints and the duplicate-id set)."""
-    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-
-
-def _unicode_problem(value: Any) -> str | None:
-    """Why a string cannot be written as UTF-8 (a lone surrogate), or ``None``."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return f"a lone surrogate U+{ord(value[exc.start]):04X} at character {exc.start}"
-    return None
-
-
-@dataclass
-class Row:
-    """One captions-file row, validated; ``image`` resolved under the image root.
-
-    ``image_bytes`` holds an image given inline (a Parquet bytes column); ``image_ref`` says where
-    to read it again (file, column, row group, row) once the bytes are dropped.
-    """
-
-    line: int
-    id: Any
-    caption: str
-    image: Path | None = None
-    image_text: str | None = None
-    references: list[str] | None = None
-    style: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    implicit_id: bool = False
-    image_bytes: bytes | None = None
-    image_ref: tuple[str, str, int, int] | None = None
-    where: str | None = None
-    fp: bytes | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def key(self) -> str:
-        """The row's identity (see :func:`row_key`)."""
-        return row_key(self.id)
-
-    @property
-    def has_image(self) -> bool:
-        """Whether the row names an image (a file or inline bytes)."""
-        return self.image is not None or self.image_bytes is not None or self.image_ref is not None
-
-    def fingerprint(self) -> str:
-        """A hash of everything that decides this row's scores (caption, image, references, style, flags)."""
-        return self.fingerprint_bytes().hex()
-
-    def fingerprint_bytes(self) -> bytes:
-        """:meth:`fingerprint` as 8 bytes (each field length-prefixed, so no two rows share a payload)."""
-        if self.fp is not None:
-            return self.fp
-        if self.image is not None:
-            image = str(self.image)
-        elif self.image_bytes is not None:
-            image = "sha256:" + hashlib.sha256(self.image_bytes).hexdigest()
-        else:
-            image = "\x00"
-        refs = "\x00" if self.references is None else "".join(f"{len(r)}:{r}" for r in self.references)
-        style = "\x00" if self.style is None else self.style
-        eos = self.extra.get("ended_with_eos") if self.extra else None
-        payload = f"{len(self.caption)}:{self.caption}{len(image)}:{image}{len(refs)}:{refs}{len(style)}:{style}{eos}"
-        return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-
-    def error(self, path: Path | str, reason: str) -> RowError:
-        """A :class:`RowError` at this row."""
-        return RowError(path, self.line, reason, self.id, where=self.where)
-
-
-def resolve_image(root: Path, value: str, *, allow_outside_root: bool = False) -> Path:
-    """``root / value`` resolved; outside ``root`` is refused unless allowed."""
-    path = (root / value).resolve()
-    if not allow_outside_root:
-        try:
-            path.relative_to(root.resolve())
-        except ValueError:
-            raise ValueError(
-                f"image path {value!r} resolves outside the image root {str(root)!r} "
-                "(pass --allow-outside-root to permit it)"
-            ) from None
-    return path
-
-
-# --------------------------------------------------------------------------- sources
-
-
-def detect_format(path: Path | str, fmt: str | None = None) -> str:
-    """The input format: ``fmt`` if given, else from the file name (``-``: JSONL)."""
-    if fmt:
-        fmt = fmt.lower()
-        if fmt not in FORMATS:
-            raise RewardkitError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-        return fmt
-    name = str(path).lower()
-    if name == STDIN:
-        return "jsonl"
-    for suffix, found in (
-        (".jsonl.gz", "jsonl.gz"),
-        (".ndjson.gz", "jsonl.gz"),
-        (".json.gz", "jsonl.gz"),
-        (".jsonl", "jsonl"),
-        (".ndjson", "jsonl"),
-        (".json", "json"),
-        (".csv", "csv"),
-        (".tsv", "tsv"),
-        (".parquet", "parquet"),
-        (".pq", "parquet"),
-    ):
-        if name.endswith(suffix):
-            return found
-    return "jsonl"
-
-
-def check_source(path: Path | str, fmt: str) -> None:
-    """Refuse a captions file that cannot be read, before anything else happens."""
-    if str(path) == STDIN:
-        if fmt == "parquet":
-            raise RewardkitError(
-                "Parquet cannot be read from standard input (it needs seeking); pass the file"
-            )
-        return
-    path = Path(path)
-    if not path.exists():
-        raise RewardkitError(f"{path}: no such file")
-    if path.is_dir():
-        raise RewardkitError(f"{path}: is a directory, expected a captions file")
-    if not path.is_file():
-        raise RewardkitError(
-            f"{path}: not a regular file (a FIFO or device cannot be read twice; to score a pipe, "
-            "feed it to standard input and pass - as CAPTIONS)"
-        )
-    if not os.access(path, os.R_OK):
-        raise RewardkitError(f"{path}: cannot read (permission denied)")
-
-
-def _open_binary(path: Path | str) -> Any:
-    if str(path) == STDIN:
-        return sys.stdin.buffer
-    try:
-        return open(path, "rb")
-    except OSError as exc:
-        raise RewardkitError(f"{path}: cannot read ({exc.strerror or exc})") from None
-
-
-def _peek_first_char(path: Path | str) -> str:
-    """The first non-blank character of a file (after a BOM), ``""`` if none."""
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
-    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
-    return text[:1]
-
-
-def _line_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, Any, str | None, bool]]:
-    """``(line, None, object, problem)`` for every non-blank line of a JSONL stream."""
-    n = 0
-    loads = json.loads
-    fast = _fast_loads
-    try:
-        for n, raw in enumerate(fh, start=1):
-            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            if fast is not None and len(raw) <= MAX_LINE_BYTES:
-                try:  # valid UTF-8 and JSON orjson accepts parse as the standard library would
-                    obj = fast(raw)
-                except Exception:
-                    pass  # the standard library says what is wrong (or accepts NaN, big integers, surrogates)
-                else:
-                    # orjson reads an integer past 64 bits as a float: such ids take the standard library's path
-                    if not (
-                        type(obj) is dict
-                        and (type(obj.get("id")) is float or type(obj.get("image_id")) is float)
-                    ):
-                        yield n, None, obj, None, b"\\u" in raw
-                        continue
-                if not raw.strip():
-                    continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield (
-                    n,
-                    None,
-                    None,
-                    f"not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})",
-                    False,
-                )
-                continue
-            if not text.strip():
-                continue
-            if len(text) > MAX_LINE_BYTES:
-                yield n, None, None, f"line of {len(text):,} characters (limit {MAX_LINE_BYTES:,})", False
-                continue
-            try:
-                obj = loads(text)
-            except json.JSONDecodeError as exc:
-                hint = ""
-                if n == 1 and text.strip() == "[":
-                    hint = " (the file looks like a JSON array: name it .json or pass --format json)"
-                yield n, None, None, f"malformed JSON ({exc.msg} at column {exc.colno}){hint}", False
-                continue
-            except RecursionError:
-                yield n, None, None, "malformed JSON (nested too deeply)", False
-                continue
-            except ValueError as exc:  # e.g. an integer past Python's digit limit
-                yield n, None, None, f"malformed JSON ({str(exc).split(';')[0]})", False
-                continue
-            yield n, None, obj, None, "\\u" in text
-    except (OSError, EOFError, zlib.error) as exc:  # a corrupt or truncated gzip stream
-        raise RewardkitError(f"{path}: cannot be read past line {n} ({exc})") from None
-
-
-_WS = re.compile(r"[ \t\r\n]*")
-
-
-def _array_items(fh: Any, path: Path | str) -> Iterator[tuple[int, str | None, Any, str | None, bool]]:
-    """``(index, "[index]", element, None)`` for every element of a JSON array, read incrementally."""
-    text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="strict")
-    dec = json.JSONDecoder()
-    state = {"buf": "", "pos": 0, "eof": False}
-
-    def fill() -> None:
-        try:
-            chunk = text.read(1 << 20)
-        except UnicodeDecodeError as exc:
-            raise RewardkitError(f"{path}: not valid UTF-8 ({exc.reason})") from None
-        if not chunk:
-            state["eof"] = True
-        state["buf"] = state["buf"][state["pos"] :] + chunk
-        state["pos"] = 0
-
-    def skip_ws() -> str:
-        while True:
-            state["pos"] = _WS.match(state["buf"], state["pos"]).end()
-            if state["pos"] < len(state["buf"]) or state["eof"]:
-                return state["buf"][state["pos"] : state["pos"] + 1]
-            fill()
-
-    first = skip_ws()
-    if not first:
-        return
-    if first != "[":
-        raise RewardkitError(f"{path}: a JSON array of rows expected, found {first!r} at the start")
-    state["pos"] += 1
-    index = 0
-    if skip_ws() == "]":
-        return
-    while True:
-        skip_ws()
-        while True:
-            try:
-                obj, end = dec.raw_decode(state["buf"], state["pos"])
-                if end == len(state["buf"]) and not state["eof"]:  # a number may go on in the next chunk
-                    fill()
-                    continue
-                break
-            except json.JSONDecodeError as exc:
-                if not state["eof"] and len(state["buf"]) - state["pos"] <= 4 * MAX_LINE_BYTES:
-                    fill()
-                    continue
-                raise RewardkitError(
-                    f"{path}[{index}]: malformed JSON ({exc.msg}); the array cannot be read past it"
-                ) from None
-            except RecursionError:
-                raise RewardkitError(
-                    f"{path}[{index}]: malformed JSON (nested too deeply); the array cannot be read past it"
-                ) from None
-        state["pos"] = end
-        yield index, f"[{index}]", obj, None, True
-        index += 1
-        c = skip_ws()
-        if c == ",":
-            state["pos"] += 1
-            continue
-        if c == "]":
-            state["pos"] += 1
-            if skip_ws():
-                raise RewardkitError(f"{path}: data after the end of the JSON array")
-            return
-        raise RewardkitError(
-            f"{path}[{index - 1}]: expected ',' or ']' after this element"
-            + (" (the file ends there: truncated?)" if not c else f", found {c!r}")
-        )
-
-
-def _csv_items(
-    fh: Any, path: Path | str, delimiter: str, required: list[tuple[str, str]]
-) -> Iterator[tuple[int, str | None, Any, str | None, bool]]:
-    """``(line, None, {column: value}, problem)`` for every record of a CSV/TSV file with a header."""
-    text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    reader = csv.reader(text, delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    except csv.Error as exc:
-        raise RewardkitError(f"{path}:1: unreadable header ({exc})") from None
-    header = [h.strip() for h in header]
-    for column, flag in required:
-        if column not in header:
-            raise RewardkitError(
-                f"{path}: the header has no {column!r} column (it has {', '.join(map(repr, header))}); "
-                f"name the column with {flag}"
-            )
-    while True:
-        start = reader.line_num + 1
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield start, None, None, f"unreadable CSV record ({exc})", False
-            continue
-        if not any(v.strip() for v in record):
-            continue
-        if any("\udc80" <= ch <= "\udcff" for v in record for ch in v if ch >= "\udc80"):
-            yield start, None, None, "not valid UTF-8", False
-            continue
-        if len(record) != len(header):
-            yield start, None, None, f"{len(record)} fields where the header has {len(header)}", False
-            continue
-        yield start, None, {h: v for h, v in zip(header, record) if v != ""}, None, False
-
-
-def _csv_value(key: str, value: Any) -> Any:
-    """A CSV cell as the JSON value it stands for (references: a JSON list or ``|``-separated)."""
-    if not isinstance(value, str):
-        return value
-    if key == "references":
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                return json.loads(text)
-            except ValueError:
-                return value  # refused by the row check as "not a list of strings"
-        return [part.strip() for part in text.split("|") if part.strip()]
-    if key == "ended_with_eos":
-        lowered = value.strip().lower()
-        if lowered in ("true", "1", "yes"):
-            return True
-        if lowered in ("false", "0", "no"):
-            return False
-    return value
-
-
-def _parquet_items(
-    path: Path | str, required: list[tuple[str, str]]
-) -> Iterator[tuple[int, str | None, Any, str | None, bool]]:
-    """``(row number, " (row group G, row R)", row dict, None)`` for every row of a Parquet file."""
-    pf = _parquet_file(path)
-    names = pf.schema_arrow.names
-    for column, flag in required:
-        if column not in names:
-            raise RewardkitError(
-                f"{path}: no {column!r} column (it has {', '.join(map(repr, names))}); name the column with {flag}"
-            )
-    n = 0
-    for g in range(pf.num_row_groups):
-        r = 0
-        try:
-            batches = pf.iter_batches(batch_size=64, row_groups=[g], use_threads=False)
-            for batch in batches:
-                for obj in batch.to_pylist():
-                    n += 1
-                    yield n, f" (row group {g}, row {r})", obj, None, False
-                    r += 1
-        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
-            raise RewardkitError(f"{path}: row group {g} cannot be read ({exc})") from None
-
-
-def _parquet_file(path: Path | str) -> Any:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise RewardkitError("reading Parquet needs pyarrow: pip install pyarrow") from None
-    try:
-        return pq.ParquetFile(str(path))
-    except Exception as exc:  # pyarrow raises ArrowInvalid and others
-        raise RewardkitError(f"{path}: not a readable Parquet file ({str(exc)[:200]})") from None
-
-
-_PARQUET_CACHE: dict[str, Any] = {}
-
-
-def _parquet_image_bytes(path: str, column: str, group: int, row: int) -> bytes | None:
-    """The image bytes of one Parquet row (one row group's column is kept while its rows are read)."""
-    key = f"{path}\0{column}\0{group}"
-    values = _PARQUET_CACHE.get(key)
-    if values is None:
-        _PARQUET_CACHE.clear()
-        values = _parquet_file(path).read_row_group(group, columns=[column]).column(0).to_pylist()
-        _PARQUET_CACHE[key] = values
-    value = values[row]
-    if isinstance(value, dict):
-        value = value.get("bytes")
-    return value if isinstance(value, (bytes, bytearray)) else None
-
-
-# --------------------------------------------------------------------------- COCO
-
-
-class CocoAnnotations:
-    """A COCO captions annotations file: ``image_id`` -> file name and -> reference captions."""
-
-    def __init__(self, path: Path | str) -> None:
-        path = Path(path)
-        if not path.is_file():
-            raise RewardkitError(f"{path}: no such annotations file (--annotations)")
-        try:
-            with open(path, "rb") as fh:
-                data = json.load(fh)
-        except (OSError, ValueError, RecursionError) as exc:
-            raise RewardkitError(f"{path}: not a readable COCO annotations file ({str(exc)[:200]})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
-            raise RewardkitError(
-                f"{path}: not a COCO captions annotations file (a JSON object with 'images' and 'annotations')"
-            )
-        self.path = path
-        self.files: dict[str, str] = {}
-        for i, img in enumerate(data.get("images") or []):
-            if not isinstance(img, dict) or "id" not in img or not isinstance(img.get("file_name"), str):
-                raise RewardkitError(f"{path}: images[{i}] needs an 'id' and a 'file_name'")
-            self.files[row_key(img["id"])] = img["file_name"]
-        self.refs: dict[str, list[str]] = {}
-        for i, ann in enumerate(data["annotations"]):
-            if not isinstance(ann, dict) or "image_id" not in ann or not isinstance(ann.get("caption"), str):
-                raise RewardkitError(f"{path}: annotations[{i}] needs an 'image_id' and a 'caption'")
-            self.refs.setdefault(row_key(ann["image_id"]), []).append(ann["caption"])
-
-
-def _number_index(folder: Path) -> dict[int, list[str]]:
-    """File names in ``folder`` by the number their stem ends with (``COCO_val2014_000000000042.jpg`` -> 42)."""
-    index: dict[int, list[str]] = {}
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return index
-    for name in names:
-        m = re.search(r"(\d+)$", os.path.splitext(name)[0])
-        if m:
-            index.setdefault(int(m.group(1)), []).append(name)
-    return index
-
-
-# --------------------------------------------------------------------------- duplicate ids
-
-
-class KeySet:
-    """A set of 8-byte key digests with a small value each, in two numpy arrays (16 bytes a slot).
-
-    Open addressing with linear probing, at most half full: ~32 bytes per row, where a Python set
-    of the keys would take ~100.
-    """
-
-    def __init__(self) -> None:
-        import numpy as np
-
-        self._np = np
-        self._keys = np.zeros(1 << 12, dtype=np.uint64)
-        self._vals = np.zeros(1 << 12, dtype=np.int64)
-        self._n = 0
-
-    def __len__(self) -> int:
-        return self._n
-
-    def _slot(self, k: int) -> int:
-        keys = self._keys
-        mask = len(keys) - 1
-        i = k & mask
-        while True:
-            cur = int(keys[i])
-            if cur == 0 or cur == k:
-                return i
-            i = (i + 1) & mask
-
-    def add(self, digest: bytes, value: int) -> int | None:
-        """Insert; the value already stored for this digest if it was there (then nothing changes)."""
-        k = int.from_bytes(digest, "little") or 1
-        i = self._slot(k)
-        if int(self._keys[i]) == k:
-            return int(self._vals[i])
-        self._keys[i] = k
-        self._vals[i] = value
-        self._n += 1
-        if 2 * self._n > len(self._keys):
-            self._grow()
-        return None
-
-    def __contains__(self, digest: bytes) -> bool:
-        k = int.from_bytes(digest, "little") or 1
-        return int(self._keys[self._slot(k)]) == k
-
-    def _grow(self) -> None:
-        np = self._np
-        old_keys, old_vals = self._keys, self._vals
-        used = old_keys != 0
-        keys, vals = old_keys[used], old_vals[used]
-        size = len(old_keys) * 2
-        self._keys = np.zeros(size, dtype=np.uint64)
-        self._vals = np.zeros(size, dtype=np.int64)
-        mask = np.uint64(size - 1)
-        slots = keys & mask
-        # vectorised linear probing: place what lands in a free slot, move the rest one slot on
-        pending = np.arange(len(keys))
-        while len(pending):
-            s = slots[pending]
-            order = np.argsort(s, kind="stable")
-            s_sorted = s[order]
-            first = np.ones(len(s_sorted), dtype=bool)
-            first[1:] = s_sorted[1:] != s_sorted[:-1]
-            cand = pending[order[first]]
-            free = self._keys[slots[cand]] == 0
-            placed = cand[free]
-            self._keys[slots[placed]] = keys[placed]
-            self._vals[slots[placed]] = vals[placed]
-            mask_placed = np.zeros(len(keys), dtype=bool)
-            mask_placed[placed] = True
-            pending = pending[~mask_placed[pending]]
-            slots[pending] = (slots[pending] + np.uint64(1)) & mask
-
-
-class BloomFilter:
-    """Membership of 8-byte key digests in 12 bits a key (4 probes; under 0.7 % false positives when full).
-
-    Grows by adding a filter twice the size when its capacity is reached, so the false-positive
-    rate holds whatever the row count.
-    """
-
-    def __init__(self, capacity: int = 1 << 16) -> None:
-        self._filters: list[tuple[bytearray, int, int]] = []
-        self._count = 0
-        self._capacity = 0
-        self._new(capacity)
-
-    def _new(self, capacity: int) -> None:
-        bits = max(1 << 16, capacity * 12)
-        self._filters.append((bytearray((bits >> 3) + 1), bits, capacity))
-        self._capacity += capacity
-
-    @staticmethod
-    def _probes(digest: bytes, bits: int) -> list[int]:
-        h1 = int.from_bytes(digest[:4], "little")
-        h2 = int.from_bytes(digest[4:], "little") | 1
-        return [h1 % bits, (h1 + h2) % bits, (h1 + 2 * h2) % bits, (h1 + 3 * h2) % bits]
-
-    def __contains__(self, digest: bytes) -> bool:
-        for array, size, _ in self._filters:
-            if all(array[i >> 3] & (1 << (i & 7)) for i in self._probes(digest, size)):
-                return True
-        return False
-
-    def add(self, digest: bytes) -> bool:
-        """Insert; whether the digest may have been there already (never a false no)."""
-        present = digest in self
-        if not present:
-            if self._count >= self._capacity:
-                self._new(2 * self._filters[-1][2])
-            array, size, _ = self._filters[-1]
-            for i in self._probes(digest, size):
-                array[i >> 3] |= 1 << (i & 7)
-            self._count += 1
-        return present
-
-
-# --------------------------------------------------------------------------- the reader
 
 _IMAGE_ALIASES = ("file_name", "filename", "image_path", "img_path", "path", "img", "image_file", "url")
 _CAPTION_ALIASES = ("text", "prediction", "pred", "generated", "output", "sentence", "caption_text", "answer")
@@ -1067,57 +514,3 @@ def read_rows(
     if not rows and not errors:
         raise RewardkitError(f"{reader.path}: empty file, no rows to score")
     return rows, errors
-
-
-# --------------------------------------------------------------------------- images
-
-
-def check_image_file(image: Path) -> str | None:
-    """Why ``image`` cannot be an image file (missing, a directory, a FIFO/socket/device), or ``None``."""
-    try:
-        mode = os.stat(image).st_mode
-    except FileNotFoundError:
-        return f"not found ({image}; image paths are relative to --image-root, by default the captions file's folder)"
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc})"
-    if stat.S_ISDIR(mode):
-        return "is a directory"
-    if not stat.S_ISREG(mode):
-        return "is not a regular file (a FIFO, socket or device)"
-    return None
-
-
-def image_source(row: Row) -> Any:
-    """What the image loader reads for a row: its file, its inline bytes (Parquet), or ``None``."""
-    if row.image is not None:
-        return row.image
-    if row.image_bytes is not None:
-        return row.image_bytes
-    if row.image_ref is not None:
-        return _parquet_image_bytes(*row.image_ref)
-    return None
-
-
-def load_row_image(row: Row, path: Path | str) -> Any:
-    """The row's image as the models see it with its cache key (:class:`rewardkit.io.images.LoadedImage`),
-    read once, or :class:`RowError` naming the row. The parallel pipeline uses the same loader."""
-    from rewardkit.io.images import ImageError, load_image
-
-    source = image_source(row)
-    if source is None:
-        raise row.error(path, "the row has no image")
-    try:
-        return load_image(source)
-    except ImageError as exc:
-        raise image_row_error(row, path, exc) from None
-
-
-def load_image(row: Row, path: Path | str) -> Any:
-    """The row's image as the models see it (RGB), or :class:`RowError` (see :func:`load_row_image`)."""
-    return load_row_image(row, path).image
-
-
-def image_row_error(row: Row, path: Path | str, exc: Any) -> RowError:
-    """An image's error (:class:`rewardkit.io.images.ImageError`) as the row's: ``FILE:LINE (id): image 'x' reason``."""
-    label = repr(row.image_text) if row.image_text is not None else "(inline bytes)"
-    return row.error(path, f"image {label} {exc.reason}")

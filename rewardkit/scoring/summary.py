@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rewardkit.errors import NonFiniteError
+from rewardkit.scoring.stats import component_stats
 
 if TYPE_CHECKING:
-    from rewardkit.scoring.pipeline import ScoreConfig, ScoreResult
-    from rewardkit.scoring.rows import Row
+    from rewardkit.scoring.row import Row
+
+
+def wants_corpus(row: Row, has_evaluator: bool) -> bool:
+    """Whether the summary's corpus metrics need this row (an image for the evaluator, references, a style)."""
+    return bool(row.references is not None or row.style or (has_evaluator and row.has_image))
 
 
 TIED_WARNING_SHARE = 0.05
@@ -30,26 +35,6 @@ def tie_warning(tied: int, n: int) -> str | None:
     )
 
 
-def component_stats(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Mean, std and count of every numeric field but ``id`` (NaN/None values skipped)."""
-    from rewardkit.functional.stats import nan_mean_std
-
-    names: list[str] = []
-    for rec in records:
-        names.extend(k for k in rec if k not in ("id", "image", "caption") and k not in names)
-    out = {}
-    for name in names:
-        vals = [
-            float(r[name])
-            for r in records
-            if isinstance(r.get(name), (int, float)) and not isinstance(r.get(name), bool)
-        ]
-        mean, std, n = nan_mean_std(vals)
-        if n:
-            out[name] = {"mean": mean, "std": std, "n": n}
-    return out
-
-
 def evaluator_metrics(
     evaluator: Any, rows: Sequence[Row], *, path: str | Path = "", strict: bool = False
 ) -> dict[str, Any]:
@@ -63,7 +48,10 @@ def evaluator_metrics(
     from rewardkit.functional import clip_recall, clip_score, ref_clip_score, tied_rankings
     from rewardkit.functional.clip import corpus_clip_score
     from rewardkit.functional.stats import nan_mean_std
-    from rewardkit.scoring.rows import RowError, load_row_image
+    from rewardkit.metrics.clipscore import best_reference_cosines
+    from rewardkit.metrics.clipscore import prompted as prompt_texts
+    from rewardkit.scoring.row import RowError
+    from rewardkit.scoring.row_images import load_row_image
 
     distinct: dict[str, int] = {}
     images: list[Any] = []
@@ -121,7 +109,7 @@ def evaluator_metrics(
     if len(distinct) < len(with_image):  # some image has several captions: IC3's per-image averaging too
         out["clip_recall_per_image"] = clip_recall(sim, image_index, average="image")
     out["CLIPScore_torchmetrics"] = corpus_clip_score((txt * img[image_index]).sum(-1), "torchmetrics")
-    prompted = evaluator.encode_texts([f"A photo depicts {r.caption}" for r in with_image])
+    prompted = evaluator.encode_texts(prompt_texts([r.caption for r in with_image]))
     cos = (prompted * img[image_index]).sum(-1)
     if not bool(torch.isfinite(cos).all()):
         first = int((~torch.isfinite(cos)).nonzero()[0])
@@ -134,14 +122,9 @@ def evaluator_metrics(
     out["CLIPScore"] = float(cs.mean())
     ref_rows = [i for i, r in enumerate(with_image) if r.references]
     if ref_rows:
-        flat = [f"A photo depicts {ref}" for i in ref_rows for ref in with_image[i].references]
-        ref_emb = evaluator.encode_texts(flat)
-        best, pos = [], 0
-        for i in ref_rows:
-            k = len(with_image[i].references)
-            best.append((ref_emb[pos : pos + k] @ prompted[i]).max())
-            pos += k
-        best_t = torch.stack(best)
+        best_t = best_reference_cosines(
+            evaluator, prompted[ref_rows], [with_image[i].references for i in ref_rows]
+        )
         if not bool(torch.isfinite(best_t).all()):
             first = ref_rows[int((~torch.isfinite(best_t)).nonzero()[0])]
             out["notes"] = [
@@ -171,39 +154,49 @@ def add_weights(components: dict[str, dict[str, float]], weights: dict[str, floa
 
 
 def summarise(
-    config: ScoreConfig,
     rows: Sequence[Row],
     records: Sequence[dict[str, Any]],
-    result: ScoreResult,
+    evaluator: Any,
     *,
+    preset: str,
+    captions: str | Path = "",
+    weights: Mapping[str, float] | None = None,
+    n_errors: int = 0,
+    empty_captions: int = 0,
+    notes: Sequence[str] = (),
     components: dict[str, dict[str, float]] | None = None,
     n_scored: int | None = None,
+    strict: bool = False,
+    java_tokenizer: bool = False,
+    has_evaluator: bool | None = None,
     stage: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """The ``OUT.summary.json`` content.
+    """The ``OUT.summary.json`` content, from built objects only (no config, no preset loaded here).
 
     ``rows`` are the scored rows the corpus metrics need (those with an image, references or a
     style) with their OUT ``records``; ``components`` are the statistics of every OUT row
-    (computed from ``records`` when not given).
+    (computed from ``records`` when not given), ``weights`` the reward's component weights (each
+    component's share of ``total``). ``evaluator`` is the built CLIP evaluator of the preset named
+    ``preset`` (CLIP Recall, CLIPScore, RefCLIPScore), or ``None`` when it has none
+    (``has_evaluator=True`` with ``None``: it has one, but no row needs it). ``captions`` names
+    the input in the summary and in image errors; with ``strict`` an unreadable image raises its
+    :class:`~rewardkit.scoring.row.RowError` instead of being left out.
     """
     from rewardkit import __version__
-    from rewardkit.presets import build_evaluator
-    from rewardkit.scoring.pipeline import Plan
 
-    plan = Plan(config)
-    preset = plan.preset
+    has_evaluator = evaluator is not None if has_evaluator is None else has_evaluator
     n_scored = len(records) if n_scored is None else n_scored
     stats = component_stats(records) if components is None else components
-    add_weights(stats, plan.weights)
+    add_weights(stats, dict(weights or {}))
     summary: dict[str, Any] = {
-        "captions": str(config.captions),
-        "preset": preset.name,
-        "n_rows": n_scored + len(result.errors),
+        "captions": str(captions),
+        "preset": preset,
+        "n_rows": n_scored + n_errors,
         "n_scored": n_scored,
-        "n_errors": len(result.errors),
+        "n_errors": n_errors,
         "components": stats,
-        "empty_captions": int(getattr(result, "empty_captions", 0)),
-        "notes": list(getattr(result, "notes", [])),
+        "empty_captions": int(empty_captions),
+        "notes": list(notes),
     }
     if summary["empty_captions"]:
         summary["notes"].append(
@@ -211,16 +204,11 @@ def summarise(
             "captions: a zero-length hypothesis for the COCO metrics"
         )
     with_image = [r for r in rows if r.has_image]
-    if plan.has_evaluator and with_image:
+    if evaluator is not None and with_image:
         if stage is not None:
             stage("computing CLIP metrics (CLIP Recall, CLIPScore, RefCLIPScore)")
-        evaluator = build_evaluator(
-            preset, device=config.device, dtype=config.dtype, batch_size=config.batch_size
-        )
-        # images were checked while scoring only when the rewards use them
-        strict = config.on_error == "fail" and plan.needs_images
         try:
-            metrics = evaluator_metrics(evaluator, with_image, path=config.captions, strict=strict)
+            metrics = evaluator_metrics(evaluator, with_image, path=captions, strict=strict)
             note = metrics.pop("_note", None)
             if note:
                 summary["notes"].append(note)
@@ -230,10 +218,8 @@ def summarise(
         note = tie_warning(summary.get("clip_recall_ties", 0), summary["n_scored"])
         if note:
             summary["notes"].append(note)
-    elif not plan.has_evaluator:
-        summary["notes"].append(
-            f"preset {preset.name!r} has no evaluator: CLIP Recall and CLIPScore left out"
-        )
+    elif not has_evaluator:
+        summary["notes"].append(f"preset {preset!r} has no evaluator: CLIP Recall and CLIPScore left out")
     with_refs = {r.key: r for r in rows if r.references}
     empty = sum(1 for r in rows if r.references is not None and not r.references)
     if empty:
@@ -253,7 +239,7 @@ def summarise(
         metrics, notes = coco_metrics(
             {k: r.caption for k, r in with_refs.items()},
             {k: r.references for k, r in with_refs.items()},
-            java_tokenizer=config.java_tokenizer,
+            java_tokenizer=java_tokenizer,
         )
         summary["coco"] = metrics
         summary["notes"].extend(notes)
@@ -274,7 +260,7 @@ def summarise(
                 per_caption[name] = [
                     float(rec.get(name) if rec.get(name) is not None else math.nan) for _, rec in styled
                 ]
-        esp = esp_scores(plain, per_caption=per_caption, java_tokenizer=config.java_tokenizer)
+        esp = esp_scores(plain, per_caption=per_caption, java_tokenizer=java_tokenizer)
         summary["notes"].extend(n for n in esp.pop("notes") if n not in summary["notes"])
         summary["esp"] = esp
     summary["rewardkit"] = __version__

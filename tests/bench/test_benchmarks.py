@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rewardkit.bench.benchmarks import coco_karpathy_items, esp_items, get_benchmark, load_items
-from rewardkit.bench.run import apply_delta, captioner_spec
+from rewardkit.bench.captioners import apply_delta, captioner_spec
 from rewardkit.errors import RewardkitError
 from tests.tiny_models import make_images
 

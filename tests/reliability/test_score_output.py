@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from rewardkit.scoring.output import output_lock
+from rewardkit.scoring.lock import output_lock
 from tests import launch
 from tests.reliability.conftest import cli, read_jsonl, write_rows
 

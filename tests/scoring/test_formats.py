@@ -8,11 +8,9 @@ import json
 import subprocess
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from rewardkit.errors import RewardkitError
-from rewardkit.scoring.rows import BloomFilter, KeySet, key_digest, read_rows
+from rewardkit.scoring.rows import read_rows
 from tests import launch, tiny_models
 from tests.reliability.conftest import cli, read_jsonl, write_rows
 
@@ -206,20 +204,3 @@ def test_an_unknown_key_is_named_and_a_json_array_in_jsonl_is_hinted(tmp_path):
     (tmp_path / "arr.jsonl").write_text(json.dumps([{"caption": "a"}], indent=1))
     _, errors = read_rows(tmp_path / "arr.jsonl", needs_image=False)
     assert "--format json" in errors[0].reason
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(max_size=6), max_size=300))
-def test_keyset_and_bloom_filter_agree_with_a_python_set(keys):
-    exact, bloom, seen = KeySet(), BloomFilter(8), set()
-    for i, key in enumerate(keys):
-        d = key_digest(key)
-        first = exact.add(d, i)
-        assert (first is not None) == (key in seen)
-        if key in seen:
-            assert first == keys.index(key)
-            assert bloom.add(d)  # never a false "new"
-        else:
-            bloom.add(d)
-        seen.add(key)
-    assert len(exact) == len(seen)

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rewardkit.bench.benchmarks import flickr30k_items, nocaps_items
-from rewardkit.bench.run import captioner_spec
+from rewardkit.bench.captioners import captioner_spec
 from rewardkit.cli.main import app
 from rewardkit.errors import RewardkitError
 from tests import tiny_models
