@@ -230,6 +230,8 @@ def _curve(run: Path) -> list[dict[str, float]]:
 
 
 def report(args: argparse.Namespace) -> None:
+    import numpy as np
+
     cache = args.out / "eval"
     arms: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(cache.glob(f"*-n{args.n}.json")):
@@ -252,7 +254,15 @@ def report(args: argparse.Namespace) -> None:
     record = {
         "study": {
             "arms": {
-                a: {"label": LABELS[a], "seeds": [r["seed"] for r in arms[a]], **stats["arms"][a]}
+                a: {
+                    "label": LABELS[a],
+                    "seeds": [r["seed"] for r in arms[a]],
+                    **stats["arms"][a],
+                    "per_seed": {
+                        m: [_statistic(m, r, np.arange(len(r["judge_R@1"]))) for r in arms[a]]
+                        for m in METRICS
+                    },
+                }
                 for a in order
             },
             "differences": stats["differences"],

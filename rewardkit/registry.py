@@ -193,6 +193,15 @@ for _spec in (
         "shipped",
     ),
     ModelSpec(
+        "toy-hard-judge",
+        "open_clip",
+        f"local-dir:{TOY_HARD_WEIGHTS / 'judge'}",
+        None,
+        "toy-hard held-out judge: a deeper CLIP (ViT 96/32 x5, text x3) on its own seed and scene pool; "
+        "used by no preset, so no reward optimises it (judge R@1 in toy-hard bench results)",
+        "shipped",
+    ),
+    ModelSpec(
         "toy-hard-itm",
         "blip2_itm",
         str(TOY_HARD_WEIGHTS / "itm"),
@@ -458,7 +467,13 @@ TIERS.register(
         "toy-hard",
         "rewardkit.toy.hard",
         TOY_HARD_WEIGHTS,
-        {"clip": "toy-hard-clip", "itm": "toy-hard-itm", "opt": "toy-hard-opt", "captioner": "toy-hard-sft"},
+        {
+            "clip": "toy-hard-clip",
+            "itm": "toy-hard-itm",
+            "opt": "toy-hard-opt",
+            "captioner": "toy-hard-sft",
+            "judge": "toy-hard-judge",
+        },
         "toy-hard",
         "toy-hard",
         "rewardkit.toy.quality:HARD_BARS",

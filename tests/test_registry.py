@@ -86,3 +86,15 @@ def test_registry_builds_text_rewards_and_suggests_names():
     assert isinstance(REWARDS.get("bad")(), BadPhrasePenalty)
     with pytest.raises(KeyError, match="did you mean 'repeat'"):
         REWARDS.get("repaet")
+
+
+def test_no_preset_uses_a_tier_judge():
+    """The held-out judge must stay outside every reward and evaluator, or an arm could optimise it."""
+    from rewardkit.registry import PRESETS, TIERS
+
+    judges = {TIERS.get(name).models["judge"] for name in TIERS.names() if "judge" in TIERS.get(name).models}
+    assert judges == {"toy-hard-judge"}
+    for name in PRESETS.names():
+        preset = PRESETS.get(name)
+        used = {c.model for c in preset.components} | {preset.evaluator}
+        assert not used & judges, f"preset {name} uses a judge: {used & judges}"

@@ -214,6 +214,10 @@ def run_bench(
             len(items), TOY_BENCH_SEED_OFFSET + seed
         )  # the items' scenes, in order
         metrics.update(claim_metrics(captions, scene_list, tier))
+        if "judge" in tier.models:
+            metrics.update(
+                judge_recall(captions, [w.render(s) for s in scene_list], tier.models["judge"], device)
+            )
     record = {
         "model": model,
         "benchmark": benchmark,
@@ -298,3 +302,14 @@ def held_rows(file_rows: list[dict[str, Any]], captions_path: Path, out: Path) -
         )
         for i, row in enumerate(file_rows)
     ]
+
+
+def judge_recall(captions: list[str], images: list[Any], judge: str, device: str = "cpu") -> dict[str, float]:
+    """``judge_R@1``/``judge_R@5``/``judge_MRR``: CLIP Recall by a tier's held-out judge (a CLIP no preset uses)."""
+    from rewardkit.backends.open_clip import OpenCLIPBackend
+    from rewardkit.functional import clip_recall
+    from rewardkit.registry import MODELS
+
+    model = OpenCLIPBackend(MODELS.get(judge).checkpoint, device=device, batch_size=256)
+    r = clip_recall(model.encode_texts(captions) @ model.encode_images(images).T)
+    return {"judge_R@1": r["R@1"], "judge_R@5": r["R@5"], "judge_MRR": r["MRR"]}

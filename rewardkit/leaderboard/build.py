@@ -13,6 +13,7 @@ from typing import Any
 
 from rewardkit.leaderboard.page import index_html
 from rewardkit.leaderboard.results import ResultError, _curves, load_results
+from rewardkit.leaderboard.study import study_html, study_markdown
 from rewardkit.leaderboard.tables import COLUMNS, csv_safe, markdown, md_cell, table_rows
 
 
@@ -41,9 +42,14 @@ def build(
     rows = table_rows(records)
     rrows = reward_rows([r for r in everything if r.get("kind") == "reward"])
     curves: dict[str, list[list[tuple[float, float]]]] = {}
+    studies: list[dict[str, Any]] = []
     for path in curves_from or []:
         if not path.is_file():
             raise ResultError(f"--curve {path}: no such file")
+        study = _study(path)
+        if study is not None:  # a seeded comparison: its own table and plots, curves over steps
+            studies.append(study)
+            continue
         for name, runs in _curves(path).items():
             bad = sum(not (math.isfinite(x) and math.isfinite(y)) for run in runs for x, y in run)
             if bad and log is not None:
@@ -62,12 +68,29 @@ def build(
             rframe = rframe.apply(lambda col: col.map(csv_safe)) if len(rframe) else rframe
             rframe.to_csv(staged / names["rewards"], index=False)
             readme = markdown(rows) + "\n" + "\n".join(reward_markdown(rrows, md_cell)) + "\n"
+            for study in studies:
+                readme += "\n" + "\n".join(study_markdown(study["study"], md_cell)) + "\n"
             (staged / names["readme"]).write_text(readme, encoding="utf-8")
-            (staged / names["html"]).write_text(
-                index_html(rows, records, curves, reward_html(rrows)), encoding="utf-8"
-            )
+            blocks = reward_html(rrows) + [part for study in studies for part in study_html(study)]
+            (staged / names["html"]).write_text(index_html(rows, records, curves, blocks), encoding="utf-8")
             for name in names.values():
                 os.replace(staged / name, out / name)
     except OSError as exc:
         raise ResultError(f"{out}: cannot write the leaderboard ({exc.strerror or exc})") from None
     return {key: out / name for key, name in names.items()}
+
+
+def _study(path: Path) -> dict[str, Any] | None:
+    """The result file when it holds a seeded comparison (``study``), else ``None``."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultError(f"--curve {path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or "study" not in data:
+        return None
+    study = data["study"]
+    if not isinstance(study, dict) or not isinstance(study.get("arms"), dict) or "differences" not in study:
+        raise ResultError(f"--curve {path}: field 'study' must hold 'arms' and 'differences'")
+    return data

@@ -11,11 +11,12 @@ from typing import Any
 from rewardkit.errors import RewardkitError
 
 CLAIM_KEYS = {
+    "judge R@1": "judge_R@1",
     "claim precision": "claim_precision",
     "claim recall": "claim_recall",
     "grammatical": "grammatical",
 }
-"""Table columns of the toy benchmarks' claim metrics (``rewardkit.toy.claims``) and their keys in ``metrics``."""
+"""Table columns of the toy benchmarks' held-out judge and claim metrics (``rewardkit.toy.claims``) and their keys in ``metrics``."""
 
 
 CAPTION_METRICS = ("CLIPScore", "CIDEr-D", "BLEU-4", "METEOR", "ROUGE-L")

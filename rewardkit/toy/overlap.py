@@ -27,6 +27,7 @@ HARD_TRAINING_POOLS = {
     "itm": (16_000, 1),
     "captioner": (16_000, 2),
     "vision": (24_000, 3),
+    "judge": (16_000, 5),
 }
 """The same for the toy-hard models (``toy train-models --tier hard``; ``hard.scenes`` seeds).
 

@@ -178,6 +178,11 @@ def measure_all(
         res["unseen"] = measure_all(tier, seed=seed, root=root, log=log, scene_list=fresh)
     for name, fn in (
         ("clip", lambda: measure_clip(scene_list, tier, root)),
+        *(
+            [("judge", lambda: _judge(measure_clip(scene_list, tier, root, "judge")))]
+            if "judge" in tier.models
+            else []
+        ),
         ("itm", lambda: measure_itm(scene_list, seed, tier, root)),
         ("ref", lambda: measure_ref(scene_list, seed, tier, root)),
         ("captioner", lambda: measure_captioner(scene_list, seed, tier, root)),
@@ -186,6 +191,11 @@ def measure_all(
         log(f"measured {name}")
     res["passed"] = {k: _holds(res.get(k), op, v) for k, (op, v) in tier.quality_bars().items()}
     return res
+
+
+def _judge(clip: dict[str, float]) -> dict[str, float]:
+    """The held-out judge's CLIP measures, renamed ``judge_r1_full`` / ``judge_r1_terse``."""
+    return {k.replace("clip_", "judge_", 1): v for k, v in clip.items()}
 
 
 def _holds(value: Any, op: str, bar: float) -> bool:

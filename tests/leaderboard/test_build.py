@@ -76,8 +76,53 @@ def site(tmp_path):
             }
         )
     )
-    build(res, tmp_path / "site", [curve, seeds])
+    study = tmp_path / "toy_hard_study.json"
+    study.write_text(json.dumps(_study()))
+    build(res, tmp_path / "site", [curve, seeds, study])
     return tmp_path / "site"
+
+
+def _study():
+    """A seeded comparison as benchmarks/toy_hard_study.py writes it (two arms, three seeds)."""
+
+    def stat(mean, lo, hi):
+        return {"mean": mean, "lo": lo, "hi": hi}
+
+    arms = {
+        "sft": {"label": "SFT (start)", "seeds": [0], "judge_R@1": stat(0.12, 0.10, 0.14)},
+        "esper": {"label": "ESPER", "seeds": [0, 1, 2], "judge_R@1": stat(0.31, 0.25, 0.37)},
+    }
+    arms["sft"].update(
+        claim_precision=stat(0.58, 0.55, 0.61), per_seed={"judge_R@1": [0.12], "claim_precision": [0.58]}
+    )
+    arms["esper"].update(
+        claim_precision=stat(0.22, 0.20, 0.24),
+        per_seed={"judge_R@1": [0.25, 0.31, 0.37], "claim_precision": [0.2, 0.22, 0.24]},
+    )
+    diff = {
+        "judge_R@1": {"mean": 0.19, "lo": 0.12, "hi": 0.26, "outside": True},
+        "claim_precision": {"mean": -0.36, "lo": -0.40, "hi": 0.01, "outside": False},
+    }
+    curve = [
+        [{"step": s, "minutes": s / 10, "probe_R@1": 0.2 + 0.001 * s + 0.02 * k} for s in (0, 50, 100)]
+        for k in range(3)
+    ]
+    return {
+        "study": {"arms": arms, "differences": {"esper - sft": diff}, "steps": 100, "eval": {}},
+        "runs": {
+            "toy-hard-esper": {"label": "ESPER", "seeds": {str(k): {"curve": c} for k, c in enumerate(curve)}}
+        },
+    }
+
+
+def test_seeded_study_table_differences_and_plots(site):
+    readme = (site / "README.md").read_text()
+    assert "| ESPER | 3 | 0.310 [0.250, 0.370] | 0.220 [0.200, 0.240] |" in readme
+    assert "- ESPER − SFT (start): judge R@1 +0.190 [+0.120, +0.260]" in readme
+    assert "claim precision -0.360" not in readme  # its interval holds 0: not listed
+    page = (site / "index.html").read_text()
+    assert 'id="toy-hard-study"' in page
+    assert "judge R@1 vs claim precision" in page and "over training (mean of the seeds" in page
 
 
 def test_tables_csv_and_paper_rows(site):
