@@ -85,14 +85,17 @@ class A2CTrainer:
         same = ref_models_in_policy(blip2, self.preset, config, log) if config.share_ref else []
         model = A2CModel(blip2, config)
         batch = max(16, config.micro_batch)
-        shared = shared_ref_backends(model, same, self.preset, device=self.acc.device, batch_size=batch)
-        self.reward = build_reward(
-            self.preset,
-            device=str(self.acc.device),
-            dtype=config.reward_dtype,
-            batch_size=batch,
-            backends=shared,
-        )
+        # Reward models come from an in-process cache when loaded before: building them must not
+        # move the seeded RNG, or a run's samples would depend on what the process loaded earlier.
+        with torch.random.fork_rng(devices=[]):
+            shared = shared_ref_backends(model, same, self.preset, device=self.acc.device, batch_size=batch)
+            self.reward = build_reward(
+                self.preset,
+                device=str(self.acc.device),
+                dtype=config.reward_dtype,
+                batch_size=batch,
+                backends=shared,
+            )
         self.model, self.optimizer, self.scheduler = self.acc.prepare(
             model, *model.configure_optimizers(config)
         )
