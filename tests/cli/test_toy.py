@@ -41,3 +41,26 @@ def test_unknown_tier_is_one_line(tmp_path):
     result = CliRunner().invoke(app, ["toy", "make-set", "--tier", "medium", "--out", str(tmp_path)])
     assert isinstance(result.exception, RewardkitError)  # main() prints it as one line, exit 2
     assert "unknown toy tier 'medium'" in str(result.exception)
+
+
+def test_train_models_refuses_what_a_tier_does_not_have_before_training(tmp_path):
+    from rewardkit.errors import RewardkitError
+
+    cases = [
+        (["--tier", "toy", "--only", "judge"], "the toy tier has no judge"),
+        (
+            ["--tier", "toy", "--only", "clip", "--init", str(tmp_path)],
+            "the toy tier has no 'continue' budget",
+        ),
+        (
+            ["--tier", "hard", "--only", "clip", "--init", str(tmp_path)],
+            f"--init {tmp_path}: no clip/ folder",
+        ),
+        (["--tier", "hard", "--only", "captioner", "--init", str(tmp_path)], "continues clip and itm only"),
+        (["--tier", "hard", "--only", "vision"], "unknown part(s) vision"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(app, ["toy", "train-models", "--out", str(tmp_path / "out"), *args])
+        assert isinstance(result.exception, RewardkitError), args
+        assert message in str(result.exception), (args, str(result.exception))
+    assert not (tmp_path / "out").exists()  # nothing trained, nothing written
