@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rewardkit.toy import negatives
 from rewardkit.toy.negatives import Corruptions
 
 if TYPE_CHECKING:
     from PIL import Image
+
+_T = TypeVar("_T")
 
 NAME = "toy"
 IMAGE_SIZE = 64
@@ -124,15 +126,21 @@ def distinct_scenes(n: int, seed: int) -> list[Scene]:
     caption can tell them apart and R@1 between them is a coin flip; 1,000 plain draws hold
     ~4 % such repeats (measured on seed 1000: at most 0.962 R@1 for a perfect model).
     """
-    rng = random.Random(seed)
+    return distinct_draws(random.Random(seed), n, sample_scene, full)
+
+
+def distinct_draws(
+    rng: random.Random, n: int, sample: Callable[[random.Random], _T], key: Callable[[_T], str]
+) -> list[_T]:
+    """The first ``n`` draws of ``sample(rng)`` whose ``key`` (a scene's full description) all differ."""
     seen: set[str] = set()
-    out: list[Scene] = []
+    out: list[_T] = []
     while len(out) < n:
-        scene = sample_scene(rng)
-        text = full(scene)
+        item = sample(rng)
+        text = key(item)
         if text not in seen:
             seen.add(text)
-            out.append(scene)
+            out.append(item)
     return out
 
 
@@ -230,9 +238,16 @@ def random_detail(rng: random.Random, p: float = 0.5, kinds: Sequence[str] = DET
 
 def references(scene: Scene, rng: random.Random, n: int = 5) -> list[str]:
     """``n`` descriptions of the scene: two full ones in varied phrasing, then partial ones."""
-    refs = [full(scene, rng), full(scene, rng)]
+    return described_references(describe, DETAILS, scene, rng, n)
+
+
+def described_references(
+    describe: Callable[..., str], details: Sequence[str], scene: Any, rng: random.Random, n: int = 5
+) -> list[str]:
+    """``n`` descriptions by a tier's ``describe``: two full ones, then each of ``details`` with p = 0.5."""
+    refs = [describe(scene, rng), describe(scene, rng)]
     while len(refs) < n:
-        refs.append(describe(scene, rng, **random_detail(rng)))
+        refs.append(describe(scene, rng, **random_detail(rng, 0.5, details)))
     return refs
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 
 from rewardkit.toy import negatives
+from rewardkit.toy import scenes as _toy
 from rewardkit.toy.hard.core import (
     BACKGROUNDS,
     CELL,
@@ -135,16 +136,7 @@ __all__ = [
 
 def distinct_scenes(n: int, seed: int) -> list[Scene]:
     """``n`` compositional-split scenes from ``seed`` whose full descriptions all differ (evaluation sets)."""
-    rng = random.Random(f"hard-eval-{seed}")
-    seen: set[str] = set()
-    out: list[Scene] = []
-    while len(out) < n:
-        scene = sample_compositional(rng)
-        text = full(scene)
-        if text not in seen:
-            seen.add(text)
-            out.append(scene)
-    return out
+    return _toy.distinct_draws(random.Random(f"hard-eval-{seed}"), n, sample_compositional, full)
 
 
 CORRUPTIONS = negatives.Corruptions(

@@ -101,10 +101,7 @@ def random_detail(rng: random.Random, p: float = 0.5) -> dict[str, bool]:
 
 def references(scene: Scene, rng: random.Random, n: int = 5) -> list[str]:
     """``n`` descriptions: two full ones in varied phrasing, then partial ones."""
-    refs = [full(scene, rng), full(scene, rng)]
-    while len(refs) < n:
-        refs.append(describe(scene, rng, **random_detail(rng)))
-    return refs
+    return _toy.described_references(describe, DETAILS, scene, rng, n)
 
 
 def vocabulary() -> list[str]:
