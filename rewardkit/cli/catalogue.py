@@ -21,25 +21,27 @@ def _components(p: Any) -> str:
     )
 
 
+def _fields(obj: Any, *names: str) -> dict[str, Any]:
+    """A row's columns read off a spec: ``{name: getattr(obj, name)}`` for each of ``names``, in order."""
+    return {n: getattr(obj, n) for n in names}
+
+
+def _aliases_of(aliases: dict[str, str], name: str) -> list[str]:
+    return [a for a, target in aliases.items() if target == name]
+
+
 def _models() -> list[dict[str, Any]]:
     from rewardkit.registry import MODELS
 
     aliases = MODELS.aliases()
-    rows = []
-    for name in MODELS:
-        m = MODELS.get(name)
-        rows.append(
-            {
-                "name": m.name,
-                "aliases": [a for a, t in aliases.items() if t == name],
-                "backend": m.backend,
-                "checkpoint": m.checkpoint,
-                "pretrained": m.pretrained,
-                "computes": m.computes,
-                "size": m.size,
-            }
-        )
-    return rows
+    return [
+        {
+            "name": n,
+            "aliases": _aliases_of(aliases, n),
+            **_fields(MODELS.get(n), "backend", "checkpoint", "pretrained", "computes", "size"),
+        }
+        for n in MODELS
+    ]
 
 
 def _family(preset: str) -> str | None:
@@ -123,45 +125,39 @@ def _tiers() -> list[dict[str, Any]]:
     from rewardkit.registry import TIERS
 
     aliases = TIERS.aliases()
-    rows = []
-    for n in TIERS:
-        t = TIERS.get(n)
-        rows.append(
-            {
-                "name": n,
-                "aliases": [a for a, target in aliases.items() if target == n],
-                "scenes": t.scenes,
-                "models": t.models,
-                "preset": t.preset,
-                "benchmark": t.benchmark,
-                "bars": t.bars,
-                "budgets": t.budgets,
-                "seeds": t.seeds,
-                "description": t.description,
-            }
-        )
-    return rows
+    return [
+        {
+            "name": n,
+            "aliases": _aliases_of(aliases, n),
+            **_fields(
+                TIERS.get(n),
+                "scenes",
+                "models",
+                "preset",
+                "benchmark",
+                "bars",
+                "budgets",
+                "seeds",
+                "description",
+            ),
+        }
+        for n in TIERS
+    ]
 
 
 def _training() -> list[dict[str, Any]]:
     from rewardkit.registry import TRAINING
 
-    rows = []
-    for n in TRAINING:
-        c = TRAINING.get(n)
-        rows.append(
-            {
-                "preset": n,
-                "family": _family(n),
-                "policy": c.policy,
-                "data": c.data,
-                "steps": c.steps,
-                "captions_per_step": c.captions_per_step,
-                "samples_per_image": c.samples_per_image,
-                "lr": c.lr,
-            }
-        )
-    return rows
+    return [
+        {
+            "preset": n,
+            "family": _family(n),
+            **_fields(
+                TRAINING.get(n), "policy", "data", "steps", "captions_per_step", "samples_per_image", "lr"
+            ),
+        }
+        for n in TRAINING
+    ]
 
 
 def _value_heads() -> list[dict[str, Any]]:
