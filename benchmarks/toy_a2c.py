@@ -14,7 +14,7 @@ Run: python benchmarks/toy_a2c.py [--minutes 30] [--ship]
 with the toy-hard evaluator ``toy-hard-clip`` (the CLIP of the -rs and -esper rewards) and, as a
 second view, with the ITC retrieval of ``toy-hard-itm`` (part of the toy-hard and -rs rewards), so
 every arm is also judged by a model it did not optimise; each run is merged into
-benchmarks/results/toy_hard.json under its preset.
+benchmarks/results/toy_hard_single.json under its preset (one run per preset, minutes as the budget; the seeded comparison with intervals is benchmarks/toy_hard_study.py -> results/toy_hard.json).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def run_hard(args: argparse.Namespace, command: str) -> None:
     from rewardkit.train.a2c import A2CTrainer
     from rewardkit.train.config import load_config
 
-    result_path = args.result or Path(__file__).parent / "results" / "toy_hard.json"
+    result_path = args.result or Path(__file__).parent / "results" / "toy_hard_single.json"
     if args.reevaluate:
         evaluate_runs(result_path)
         return
@@ -276,7 +276,7 @@ def main() -> None:
         "--preset",
         default="toy",
         choices=["toy", "toy-hard", "toy-hard-rs", "toy-hard-esper"],
-        help="toy (the micro-VLRM result) or a toy-hard preset (merged into results/toy_hard.json).",
+        help="toy (the micro-VLRM result) or a toy-hard preset (merged into results/toy_hard_single.json).",
     )
     ap.add_argument("--ship", action="store_true", help="Copy the policy into the package as toy-a2c.")
     ap.add_argument("--table", action="store_true", help="toy-hard: print the comparison table of --result.")
@@ -286,7 +286,7 @@ def main() -> None:
         help="toy-hard: train and record the curve; measure later with --reevaluate (all runs at once).",
     )
     ap.add_argument(
-        "--result", type=Path, default=None, help="Default: results/toy_a2c.json or toy_hard.json."
+        "--result", type=Path, default=None, help="Default: results/toy_a2c.json or toy_hard_single.json."
     )
     ap.add_argument(
         "--reevaluate",
