@@ -48,11 +48,14 @@ def test_presets_load_offline_and_prefer_the_full_description(preset, components
     assert "weights-hard/clip" in build_evaluator(preset, device="cpu").model_id
 
 
-def test_evaluator_retrieves_full_descriptions_on_the_compositional_split():
-    # measured 0.712 / 0.009 on 1,000 scenes (seed 1000): under the 0.90 bar of HARD_BARS, which the
-    # data card reports as not met; this guards the shipped model against regressions
-    res = q.measure_clip(eval_set(TIER, 1000, 4242)[0], TIER)
-    assert res["clip_r1_full"] >= 0.65 and res["clip_r1_terse"] <= 0.10, res
+def test_evaluator_meets_its_bar_and_the_judge_is_another_model():
+    # the continued CLIP: 0.915 / 0.012 on 1,000 scenes of seed 1000 (bar 0.90), 0.910 / 0.012 on these;
+    # the held-out judge 0.560 (seed 1000) and 0.527 here: weaker, and not a copy of the reward CLIP
+    scenes = eval_set(TIER, 1000, 4242)[0]
+    res = q.measure_clip(scenes, TIER)
+    assert res["clip_r1_full"] >= 0.90 and res["clip_r1_terse"] <= 0.10, res
+    judge = q.measure_clip(scenes, TIER, None, "judge")
+    assert 0.45 <= judge["clip_r1_full"] < res["clip_r1_full"] and judge["clip_r1_terse"] <= 0.10, judge
 
 
 def test_itm_and_ref_on_the_compositional_split():
