@@ -249,7 +249,13 @@ def report(args: argparse.Namespace) -> None:
             run = _run_dir(args.out, arm, rec["seed"])
             found = next(iter(sorted(run.glob("checkpoints/*/config.json"))), None)
             cfg = json.loads(found.read_text()) if found else None
-            seeds[str(rec["seed"])] = {"curve": _curve(run), "examples": rec["captions"][:5]}
+            setup = found.with_name("setup.json") if found else None
+            seeds[str(rec["seed"])] = {
+                "curve": _curve(run),
+                "examples": rec["captions"][:5],
+                # the policy's and every reward model's identity (weights SHA-256) the run trained with
+                "setup": json.loads(setup.read_text()) if setup and setup.exists() else None,
+            }
         runs[ARMS[arm]] = {"arm": arm, "label": LABELS[arm], "seeds": seeds, "config": cfg}
     record = {
         "study": {
