@@ -528,7 +528,7 @@ def main() -> None:
                 "how": "python benchmarks/bench_real_size.py --memory-only --components "
                 + ",".join(sorted(wanted))
                 + ": each component built from its preset file and run on the rows alone in a fresh "
-                "process (load + score); peak_rss_gb is that process's ru_maxrss, rss_before_loading_gb "
+                "process (load + score); peak_rss_gb is that process's own high-water mark (VmHWM; ru_maxrss would carry the parent's over fork + exec), rss_before_loading_gb "
                 "its RSS after imports (bf16 weights, CPU)",
             }
             args.result.write_text(json.dumps(record, indent=2) + "\n")
