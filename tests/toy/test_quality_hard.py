@@ -59,8 +59,9 @@ def test_evaluator_meets_its_bar_and_the_judge_is_another_model():
 
 
 def test_itm_and_ref_on_the_compositional_split():
-    # ITM measured 0.712 on 1,000 scenes (bar 0.90, not met); ref 1.000 (bar 0.95, met)
-    assert q.measure_itm(SCENES, 1, TIER)["itm_prefers_true"] >= 0.62
+    # the continued ITM: 0.830 on 1,000 scenes of seed 1000 and 0.830 on these 200 (bar 0.90, not met;
+    # 0.712 before the continuation); ref 1.000 (bar 0.95, met)
+    assert q.measure_itm(SCENES, 1, TIER)["itm_prefers_true"] >= 0.78
     assert q.measure_ref(SCENES, 1, TIER)["ref_prefers_grammatical"] >= 0.95
 
 
