@@ -56,6 +56,12 @@ RESULT = Path(__file__).parent / "results" / "toy_hard.json"
 EVAL_SEED = 5000
 
 
+def _fail(message: str) -> None:
+    """One line on stderr, exit code 2 (the project's convention for bad input)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _run_dir(out: Path, arm: str, seed: int) -> Path:
     return out / ARMS[arm] / f"seed{seed}"
 
@@ -85,9 +91,7 @@ def train_one(out: Path, arm: str, seed: int, steps: int, probe_every: int, prob
     with open(run.parent / f"seed{seed}.log", "a") as log:
         rc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
     if rc != 0:
-        raise SystemExit(
-            f"{arm} seed {seed}: rewardkit train exited {rc} (log: {run.parent / f'seed{seed}.log'})"
-        )
+        _fail(f"{arm} seed {seed}: rewardkit train exited {rc} (log: {run.parent / f'seed{seed}.log'})")
     return f"{arm} seed {seed}: {steps} steps in {(time.time() - t0) / 60:.1f} min"
 
 
@@ -237,6 +241,8 @@ def report(args: argparse.Namespace) -> None:
     for path in sorted(cache.glob(f"*-n{args.n}.json")):
         rec = json.loads(path.read_text())
         arms.setdefault(rec["arm"], []).append(rec)
+    if not arms:
+        _fail(f"no evaluated policies in {cache} (n={args.n}): run `evaluate` first")
     order = [a for a in ("sft", *ARMS) if a in arms]
     arms = {a: sorted(arms[a], key=lambda r: r["seed"]) for a in order}
     stats = bootstrap(arms, n_boot=args.boot)
@@ -310,20 +316,36 @@ def table(record: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("stage", choices=("train", "evaluate", "report", "table"))
-    ap.add_argument("--out", type=Path, default=Path("runs/toy_hard_study"))
-    ap.add_argument("--arms", type=lambda s: s.split(","), default=list(ARMS))
-    ap.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2])
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    ap.add_argument(
+        "stage",
+        choices=("train", "evaluate", "report", "table"),
+        help="train the arms (resumable), evaluate every finished policy, report the statistics into "
+        "--result, or print the table of --result",
+    )
+    ap.add_argument(
+        "--out", type=Path, default=Path("runs/toy_hard_study"), help="Folder of the runs and evaluations."
+    )
+    ap.add_argument(
+        "--arms", type=lambda s: s.split(","), default=list(ARMS), help="Comma-separated trained arms."
+    )
+    ap.add_argument(
+        "--seeds",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[0, 1, 2],
+        help="Comma-separated seeds.",
+    )
     ap.add_argument(
         "--steps", type=int, default=250, help="A2C steps per run (the budget, the same for every arm)."
     )
-    ap.add_argument("--probe-every", type=int, default=50)
-    ap.add_argument("--probe-size", type=int, default=100)
+    ap.add_argument("--probe-every", type=int, default=50, help="Probe R@1 every K steps (the curves).")
+    ap.add_argument("--probe-size", type=int, default=100, help="Held-out scenes of the probe.")
     ap.add_argument("--jobs", type=int, default=2, help="Runs side by side (one thread each).")
     ap.add_argument("--n", type=int, default=1000, help="Evaluation scenes.")
     ap.add_argument("--boot", type=int, default=2000, help="Bootstrap replicates.")
-    ap.add_argument("--result", type=Path, default=RESULT)
+    ap.add_argument("--result", type=Path, default=RESULT, help="The study's result JSON.")
     args = ap.parse_args()
     unknown = set(args.arms) - set(ARMS)
     if unknown:
@@ -335,7 +357,11 @@ def main() -> None:
     elif args.stage == "report":
         report(args)
     else:
-        print(table(json.loads(args.result.read_text())))
+        try:
+            record = json.loads(args.result.read_text())
+            print(table(record))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            _fail(f"{args.result}: not a toy_hard_study result ({type(exc).__name__}: {exc})")
 
 
 if __name__ == "__main__":

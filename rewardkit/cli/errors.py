@@ -76,10 +76,12 @@ def run(app: Any, err_console: Any) -> None:
     except (Interrupted, KeyboardInterrupt, *aborts) as exc:
         # SIGTERM unwinds like Ctrl-C (rows flushed, lock released) and exits 143 = 128 + SIGTERM
         term = isinstance(exc, Interrupted) and exc.signum == signal.SIGTERM
-        err_console.print(
-            ("terminated (SIGTERM)" if term else "interrupted")
-            + " (rows already written are kept; rerun with --resume)"
+        hint = (
+            "the training state saved so far is kept; rerun the same command to continue"
+            if "train-models" in sys.argv
+            else "rows already written are kept; rerun with --resume"
         )
+        err_console.print(("terminated (SIGTERM)" if term else "interrupted") + f" ({hint})")
         # Every finally block has run; skip finalisers, which can wait forever on a lock the signal
         # interrupted (pycocoevalcap's METEOR wrapper does, in __del__).
         sys.stdout.flush()

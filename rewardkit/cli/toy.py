@@ -100,6 +100,18 @@ def train_models(
     if root.exists() and not root.is_dir():
         raise RewardkitError(f"--out {out} is a file; choose a folder")
     parts = {p.strip() for p in only.split(",") if p.strip()}
+    if not parts:
+        raise RewardkitError("--only names no model; choose from clip, itm, captioner, judge")
+    if checkpoint is not None:
+        ck = checkpoint.expanduser()
+        if ck.exists() and not ck.is_dir():
+            raise RewardkitError(f"--checkpoint {checkpoint} is a file; choose a folder")
+        if ck.resolve() == package or package in ck.resolve().parents:
+            raise RewardkitError(
+                f"--checkpoint {checkpoint} is inside the installed rewardkit package ({package}); choose a folder of your own"
+            )
+    if init is not None and not init.expanduser().is_dir():
+        raise RewardkitError(f"--init {init}: no such folder")
     known = {"clip", "itm", "captioner", "judge"}
     unknown = parts - known
     if unknown:
@@ -113,9 +125,12 @@ def train_models(
             raise RewardkitError(
                 f"--init: the {spec.name} tier has no 'continue' budget (only toy-hard does)"
             )
-        for part in parts & {"clip", "itm"}:
+        needs = {"clip": "open_clip_model.safetensors", "itm": "model.safetensors"}
+        for part in sorted(parts & {"clip", "itm"}):
             if not (init / part).is_dir():
                 raise RewardkitError(f"--init {init}: no {part}/ folder in it")
+            if not (init / part / needs[part]).is_file():
+                raise RewardkitError(f"--init {init}: {part}/ holds no {needs[part]} (a saved toy {part})")
         if parts - {"clip", "itm"}:
             raise RewardkitError("--init continues clip and itm only; train the others without --init")
     console = Console(stderr=True)

@@ -91,6 +91,26 @@ def _study(path: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict) or "study" not in data:
         return None
     study = data["study"]
-    if not isinstance(study, dict) or not isinstance(study.get("arms"), dict) or "differences" not in study:
-        raise ResultError(f"--curve {path}: field 'study' must hold 'arms' and 'differences'")
+    if (
+        not isinstance(study, dict)
+        or not isinstance(study.get("arms"), dict)
+        or not isinstance(study.get("differences"), dict)
+    ):
+        raise ResultError(f"--curve {path}: field 'study' must hold 'arms' and 'differences' objects")
+    for name, arm in study["arms"].items():
+        if (
+            not isinstance(arm, dict)
+            or not isinstance(arm.get("label"), str)
+            or not isinstance(arm.get("seeds"), list)
+        ):
+            raise ResultError(f"--curve {path}: study.arms.{name} must be an object with 'label' and 'seeds'")
+        for key, stat in arm.items():
+            if key not in ("label", "seeds", "per_seed") and not (
+                isinstance(stat, dict)
+                and all(isinstance(stat.get(k), (int, float)) for k in ("mean", "lo", "hi"))
+            ):
+                raise ResultError(f"--curve {path}: study.arms.{name}.{key} must hold numbers mean, lo, hi")
+    for pair, diff in study["differences"].items():
+        if " - " not in pair or not isinstance(diff, dict):
+            raise ResultError(f"--curve {path}: study.differences.{pair} must be 'B - A': an object")
     return data

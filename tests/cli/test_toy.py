@@ -46,6 +46,10 @@ def test_unknown_tier_is_one_line(tmp_path):
 def test_train_models_refuses_what_a_tier_does_not_have_before_training(tmp_path):
     from rewardkit.errors import RewardkitError
 
+    state_file = tmp_path / "state"
+    state_file.write_text("not a folder")
+    empty_init = tmp_path / "init"
+    (empty_init / "clip").mkdir(parents=True)
     cases = [
         (["--tier", "toy", "--only", "judge"], "the toy tier has no judge"),
         (
@@ -58,6 +62,13 @@ def test_train_models_refuses_what_a_tier_does_not_have_before_training(tmp_path
         ),
         (["--tier", "hard", "--only", "captioner", "--init", str(tmp_path)], "continues clip and itm only"),
         (["--tier", "hard", "--only", "vision"], "unknown part(s) vision"),
+        (["--tier", "hard", "--only", ""], "--only names no model"),
+        (["--tier", "hard", "--only", "clip", "--init", str(tmp_path / "nope")], "no such folder"),
+        (["--tier", "hard", "--only", "clip", "--checkpoint", str(state_file)], "is a file; choose a folder"),
+        (
+            ["--tier", "hard", "--only", "clip", "--init", str(empty_init)],
+            "clip/ holds no open_clip_model.safetensors",
+        ),
     ]
     for args, message in cases:
         result = CliRunner().invoke(app, ["toy", "train-models", "--out", str(tmp_path / "out"), *args])

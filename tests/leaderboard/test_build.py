@@ -247,3 +247,29 @@ def test_rows_on_different_pool_sizes_get_separate_tables(tmp_path):
     assert first < readme.index("0.933") < readme.index("0.300") < second < readme.index("0.960")
     page = (tmp_path / "site" / "index.html").read_text()
     assert 'data-n="200"' in page and 'data-n="1000"' in page and "Measured on 2 pool sizes" in page
+
+
+@pytest.mark.parametrize(
+    "study, message",
+    [
+        (3, "must hold 'arms' and 'differences' objects"),
+        ({"arms": {"x": 5}, "differences": {}}, "study.arms.x must be an object with 'label' and 'seeds'"),
+        (
+            {"arms": {"x": {"label": "X", "seeds": [0], "judge_R@1": 0.1}}, "differences": {}},
+            "study.arms.x.judge_R@1",
+        ),
+        ({"arms": {}, "differences": 7}, "must hold 'arms' and 'differences' objects"),
+        ({"arms": {}, "differences": {"ab": {}}}, "must be 'B - A'"),
+    ],
+)
+def test_a_malformed_study_is_one_line_naming_the_field(tmp_path, study, message):
+    from rewardkit.leaderboard.results import ResultError
+
+    res = tmp_path / "results"
+    res.mkdir()
+    (res / "a.json").write_text(json.dumps(_record("toy-sft", "toy", 0.08, 0.4)))
+    bad = tmp_path / "study.json"
+    bad.write_text(json.dumps({"study": study}))
+    with pytest.raises(ResultError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        build(res, tmp_path / "site", [bad])
+    assert not (tmp_path / "site" / "index.html").exists()
