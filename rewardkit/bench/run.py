@@ -307,9 +307,9 @@ def held_rows(file_rows: list[dict[str, Any]], captions_path: Path, out: Path) -
 def judge_recall(captions: list[str], images: list[Any], judge: str, device: str = "cpu") -> dict[str, float]:
     """``judge_R@1``/``judge_R@5``/``judge_MRR``: CLIP Recall by a tier's held-out judge (a CLIP no preset uses)."""
     from rewardkit.backends.open_clip import OpenCLIPBackend
-    from rewardkit.functional import clip_recall
     from rewardkit.registry import MODELS
+    from rewardkit.toy.evaluation import toy_clip_recall
 
     model = OpenCLIPBackend(MODELS.get(judge).checkpoint, device=device, batch_size=256)
-    r = clip_recall(model.encode_texts(captions) @ model.encode_images(images).T)
+    r = toy_clip_recall(captions, images, model)
     return {"judge_R@1": r["R@1"], "judge_R@5": r["R@5"], "judge_MRR": r["MRR"]}

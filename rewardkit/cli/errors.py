@@ -18,6 +18,10 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+interrupt_hint = "rows already written are kept; rerun with --resume"
+"""What an interrupted command keeps and how to continue it; a command that keeps something else sets its own."""
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
@@ -76,12 +80,7 @@ def run(app: Any, err_console: Any) -> None:
     except (Interrupted, KeyboardInterrupt, *aborts) as exc:
         # SIGTERM unwinds like Ctrl-C (rows flushed, lock released) and exits 143 = 128 + SIGTERM
         term = isinstance(exc, Interrupted) and exc.signum == signal.SIGTERM
-        hint = (
-            "the training state saved so far is kept; rerun the same command to continue"
-            if "train-models" in sys.argv
-            else "rows already written are kept; rerun with --resume"
-        )
-        err_console.print(("terminated (SIGTERM)" if term else "interrupted") + f" ({hint})")
+        err_console.print(("terminated (SIGTERM)" if term else "interrupted") + f" ({interrupt_hint})")
         # Every finally block has run; skip finalisers, which can wait forever on a lock the signal
         # interrupted (pycocoevalcap's METEOR wrapper does, in __del__).
         sys.stdout.flush()

@@ -50,6 +50,19 @@ def make_set(
     Console(stderr=True).print(f"wrote {n} scenes to {path}")
 
 
+def _own_folder(flag: str, path: Path) -> Path:
+    """``path`` expanded, refused when it lies inside the installed package or is a file."""
+    folder = path.expanduser()
+    package = Path(__file__).resolve().parent.parent  # the installed rewardkit package
+    if folder.resolve() == package or package in folder.resolve().parents:
+        raise RewardkitError(
+            f"{flag} {path} is inside the installed rewardkit package ({package}); choose a folder of your own"
+        )
+    if folder.exists() and not folder.is_dir():
+        raise RewardkitError(f"{flag} {path} is a file; choose a folder")
+    return folder
+
+
 @app.command("train-models")
 def train_models(
     out: Path | None = typer.Option(
@@ -91,25 +104,12 @@ def train_models(
         raise RewardkitError(
             "toy train-models needs --out FOLDER (the shipped models inside the package are never overwritten)"
         )
-    root = out.expanduser()
-    package = Path(__file__).resolve().parent.parent  # the installed rewardkit package
-    if root.resolve() == package or package in root.resolve().parents:
-        raise RewardkitError(
-            f"--out {out} is inside the installed rewardkit package ({package}); choose a folder of your own"
-        )
-    if root.exists() and not root.is_dir():
-        raise RewardkitError(f"--out {out} is a file; choose a folder")
+    root = _own_folder("--out", out)
     parts = {p.strip() for p in only.split(",") if p.strip()}
     if not parts:
         raise RewardkitError("--only names no model; choose from clip, itm, captioner, judge")
     if checkpoint is not None:
-        ck = checkpoint.expanduser()
-        if ck.exists() and not ck.is_dir():
-            raise RewardkitError(f"--checkpoint {checkpoint} is a file; choose a folder")
-        if ck.resolve() == package or package in ck.resolve().parents:
-            raise RewardkitError(
-                f"--checkpoint {checkpoint} is inside the installed rewardkit package ({package}); choose a folder of your own"
-            )
+        _own_folder("--checkpoint", checkpoint)
     if init is not None and not init.expanduser().is_dir():
         raise RewardkitError(f"--init {init}: no such folder")
     known = {"clip", "itm", "captioner", "judge"}
@@ -133,6 +133,9 @@ def train_models(
                 raise RewardkitError(f"--init {init}: {part}/ holds no {needs[part]} (a saved toy {part})")
         if parts - {"clip", "itm"}:
             raise RewardkitError("--init continues clip and itm only; train the others without --init")
+    from rewardkit.cli import errors
+
+    errors.interrupt_hint = "the training state saved so far is kept; rerun the same command to continue"
     console = Console(stderr=True)
 
     def state(part: str) -> Path | None:

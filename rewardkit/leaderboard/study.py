@@ -39,6 +39,12 @@ def study_rows(study: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
+def _table(study: dict[str, Any]) -> tuple[list[str], list[dict[str, str]]]:
+    """The comparison's columns (the measures present) and rows."""
+    rows = study_rows(study)
+    return ["arm", "seeds", *[t for _, t in MEASURES if any(t in r for r in rows)]], rows
+
+
 def outside(study: dict[str, Any]) -> list[str]:
     """The differences whose 95 % interval excludes 0, one line per pair of arms."""
     labels = {a: s["label"] for a, s in study["arms"].items()}
@@ -65,8 +71,7 @@ def _caption(study: dict[str, Any]) -> str:
 
 def study_markdown(study: dict[str, Any], md_cell: Any) -> list[str]:
     """The comparison as Markdown lines (the leaderboard README's)."""
-    rows = study_rows(study)
-    cols = ["arm", "seeds", *[t for _, t in MEASURES if any(t in r for r in rows)]]
+    cols, rows = _table(study)
     out = ["## toy-hard reward-design comparison (seeds)", "", md_cell(_caption(study)), ""]
     out.append("| " + " | ".join(cols) + " |")
     out.append("|" + " --- |" * len(cols))
@@ -81,8 +86,7 @@ def study_html(record: dict[str, Any]) -> list[str]:
     from rewardkit.leaderboard.plots import line_svg, scatter_svg
 
     study = record["study"]
-    rows = study_rows(study)
-    cols = ["arm", "seeds", *[t for _, t in MEASURES if any(t in r for r in rows)]]
+    cols, rows = _table(study)
     body = [
         '<h2 id="toy-hard-study">toy-hard reward-design comparison (seeds)</h2>',
         f"<p>{html.escape(_caption(study))}</p>",
